@@ -1,0 +1,17 @@
+"""Errors a user can fix. The CLI prints them as one sentence, never a traceback."""
+
+
+class ArtistryError(Exception):
+    """Base class: the message names the flag or file at fault."""
+
+
+class ConfigError(ArtistryError):
+    """A flag or config value is invalid."""
+
+
+class DataError(ArtistryError):
+    """The dataset folder or an image in it cannot be used."""
+
+
+class CheckpointError(ArtistryError):
+    """A run directory or checkpoint cannot be read."""
