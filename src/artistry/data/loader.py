@@ -1,0 +1,131 @@
+"""Endless, deterministic, resumable batches from a prepared uint8 dataset.
+
+The whole dataset is a uint8 array (usually the cache's memory map), so a batch is one fancy
+index plus one conversion: no worker processes, thousands of images per second on a laptop CPU.
+The order of epoch e is a permutation drawn from a torch.Generator seeded from (seed, e), so
+the batches depend only on (seed, epoch, position) and a resumed run sees exactly the batches an
+uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+
+import numpy as np
+import torch
+
+from artistry.errors import ConfigError
+
+
+class BatchLoader:
+    """Infinite iterator of float32 batches [B, C, H, W] in [-1, 1], reshuffled every epoch.
+
+    The last incomplete batch of each epoch is dropped, so every batch has batch_size images.
+
+    Args:
+        images: uint8 array [N, C, H, W] (a memory map is fine).
+        batch_size: images per batch; at most N.
+        seed: seeds the shuffling and mirroring of every epoch.
+        mirror: flip a random half of the images horizontally (chosen per image and epoch).
+        device: where the batches are returned (uint8 is moved to an accelerator before conversion).
+        channels_last: return batches in torch.channels_last memory format.
+    """
+
+    def __init__(self, images: np.ndarray, batch_size: int, *, seed: int = 0, mirror: bool = False,
+                 device: str | torch.device = "cpu", channels_last: bool = False):
+        if images.ndim != 4 or images.dtype != np.uint8:
+            raise ValueError(f"images must be uint8 [N, C, H, W], got {images.dtype} {images.shape}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ConfigError(f"--batch must be a whole number of at least 1, got {batch_size!r}.")
+        if len(images) < batch_size:
+            raise ConfigError(f"--batch {batch_size} is larger than the dataset, which has {len(images)} "
+                              f"images; use --batch {len(images)} or less, or add images.")
+        self._images = images  # [N, C, H, W] uint8
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.mirror = mirror
+        self.device = torch.device(device)
+        self.channels_last = channels_last
+        self._epoch = 0
+        self._position = 0  # images of the current epoch already returned
+        self._plan_epoch: int | None = None
+        self._order = np.empty(0, dtype=np.int64)  # [N] permutation for _plan_epoch
+        self._flips = np.empty(0, dtype=bool)  # [N] mirror this position?
+
+    def __len__(self) -> int:
+        """Number of images in the dataset."""
+        return len(self._images)
+
+    @property
+    def epoch(self) -> int:
+        """Current epoch (0-based); advances when the next batch would not fit."""
+        return self._epoch
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self._images) // self.batch_size
+
+    def __iter__(self) -> "BatchLoader":
+        return self
+
+    def __next__(self) -> torch.Tensor:
+        """The next batch: float32 tensor [B, C, H, W] in [-1, 1] on self.device."""
+        if self._position + self.batch_size > len(self._images):  # drop the incomplete tail
+            self._epoch += 1
+            self._position = 0
+        order, flips = self._epoch_plan()
+        positions = slice(self._position, self._position + self.batch_size)
+        batch = np.asarray(self._images[order[positions]])  # [B, C, H, W] uint8, a copy
+        if self.mirror:
+            flip = flips[positions]
+            batch[flip] = batch[flip, :, :, ::-1]
+        self._position += self.batch_size
+        return self._to_unit_range(batch)
+
+    def _to_unit_range(self, batch: np.ndarray) -> torch.Tensor:
+        """uint8 [B, C, H, W] -> float32 [B, C, H, W] in [-1, 1] on self.device."""
+        if self.device.type != "cpu":  # move 1 byte per pixel, convert on the device
+            x = torch.from_numpy(batch).to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+            return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+        # On the CPU convert with numpy: a single thread that never waits on torch's thread pool.
+        # Measured on a busy 2-core machine, torch's .float() on a 64 px batch took 12-35 ms
+        # (threads contending), numpy 0.4 ms.
+        if self.channels_last:
+            count, channels, height, width = batch.shape
+            x = np.empty((count, height, width, channels), dtype=np.float32)  # [B, H, W, C]
+            for channel in range(channels):  # channel by channel: 4x faster than one transposing copy
+                x[..., channel] = batch[:, channel]
+        else:
+            x = batch.astype(np.float32)  # [B, C, H, W]
+        x /= 127.5
+        x -= 1.0
+        x = torch.from_numpy(x)
+        return x.permute(0, 3, 1, 2) if self.channels_last else x  # [B, C, H, W]
+
+    def state_dict(self) -> dict:
+        """Where the loader is: enough, with the same images/batch_size/seed, to continue exactly."""
+        return {"epoch": self._epoch, "position": self._position}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a state_dict() of a loader over the same images, batch size and seed."""
+        epoch, position = state["epoch"], state["position"]
+        if not (isinstance(epoch, int) and isinstance(position, int) and epoch >= 0
+                and 0 <= position <= len(self._images)):
+            raise ValueError(f"invalid loader state {state!r} for a dataset of {len(self._images)} images")
+        self._epoch, self._position = epoch, position
+
+    def _epoch_plan(self) -> tuple[np.ndarray, np.ndarray]:
+        """The permutation and mirror flags of the current epoch, drawn once per epoch."""
+        if self._plan_epoch != self._epoch:
+            generator = torch.Generator().manual_seed(_epoch_seed(self.seed, self._epoch))
+            self._order = torch.randperm(len(self._images), generator=generator).numpy()
+            self._flips = (torch.rand(len(self._images), generator=generator) < 0.5).numpy()
+            self._plan_epoch = self._epoch
+        return self._order, self._flips
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    """Mix (seed, epoch) into one 63-bit seed, so neighbouring seeds give unrelated orders."""
+    digest = hashlib.blake2b(f"artistry-loader:{seed}:{epoch}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & (2**63 - 1)
