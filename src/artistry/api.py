@@ -1,0 +1,187 @@
+"""The public Python API: train(config) and load(run_dir)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+
+from .build import build_model, pick_device
+from .config import Config, resolve
+from .errors import CheckpointError, ConfigError
+from .io.images import tensor_to_uint8
+from .runs import find_checkpoint, new_run_dir, read_config, write_json_atomic
+from .training.callbacks import Callback, Checkpointer, MetricsLog, ProgressBar, SampleGrids
+from .training.checkpointing import load_weights, restore_state
+from .training.state import TrainState, build_optimizers, make_ema
+from .training.trainer import Trainer
+
+RESUMABLE_OVERRIDES = ("steps", "epochs", "max_minutes")
+
+
+def _prepare(cfg: Config):
+    from .data import prepare_dataset
+
+    d = cfg.data
+    return prepare_dataset(d.path, size=d.size, fit=d.fit, channels=d.channels,
+                           cache_dir=d.cache_dir, min_images=d.min_images)
+
+
+def _default_name(cfg: Config) -> str:
+    folder = Path(cfg.data.path).resolve().name or "data"
+    return f"{cfg.model.model}-{cfg.loss.loss}-{folder}"
+
+
+def _fixed_real(images: np.ndarray, n: int, seed: int) -> torch.Tensor:
+    """A fixed batch of real images (for reconstruction previews), [n, C, H, W] in [-1, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(images.shape[0], generator=g)[:n].sort().values.numpy()
+    x = torch.from_numpy(np.ascontiguousarray(images[idx])).float()
+    return x / 127.5 - 1.0
+
+
+def train(config: Config | dict | None = None, *, resume: str | Path | None = None,
+          overrides: dict[str, Any] | None = None, callbacks: Iterable[Callback] = (),
+          progress: bool = True) -> Path:
+    """Train a model and return its run directory.
+
+    Args:
+        config: a Config (or its dict); ignored when resuming.
+        resume: a run directory to continue from its newest readable checkpoint.
+        overrides: on resume, new budget values (steps, epochs, max_minutes).
+        callbacks: extra callbacks, run after the built-in ones.
+        progress: show the progress line on stderr.
+    """
+    if resume is not None:
+        run_dir = Path(resume)
+        cfg = read_config(run_dir)
+        overrides = overrides or {}
+        if any(k in RESUMABLE_OVERRIDES for k in overrides):  # a new budget replaces the old one
+            for k in RESUMABLE_OVERRIDES:
+                cfg.set(k, None)
+        for k, v in overrides.items():
+            if k not in RESUMABLE_OVERRIDES:
+                raise ConfigError(f"--{k.replace('_', '-')} cannot be changed when resuming "
+                                  f"(only --steps, --epochs, --max-minutes)")
+            cfg.set(k, v)
+        cfg = resolve(cfg)
+    else:
+        if config is None:
+            raise ConfigError("train() needs a config or resume=")
+        cfg = resolve(Config.from_dict(config) if isinstance(config, dict) else config)
+
+    torch.manual_seed(cfg.train.seed)
+    device = pick_device(cfg.train.device)
+    dataset = _prepare(cfg)
+
+    if resume is None:
+        run_dir = new_run_dir(Path(cfg.train.runs_dir), cfg.train.name or _default_name(cfg))
+        write_json_atomic(run_dir / "config.json", cfg.to_dict())
+        write_json_atomic(run_dir / "manifest.json", dataset.manifest)
+
+    from .data.loader import BatchLoader
+
+    model, loss = build_model(cfg, device)
+    t = cfg.train
+    state = TrainState(
+        model=model,
+        optimizers=build_optimizers(cfg, model),
+        ema=make_ema(model) if t.ema else None,
+        fixed_z=model.sample_latents(t.n_samples, "cpu", torch.Generator().manual_seed(t.seed + 1)).to(device),
+        fixed_real=_fixed_real(dataset.images, t.n_samples, t.seed + 2).to(device),
+    )
+    loader = BatchLoader(dataset.images, t.batch, seed=t.seed, mirror=cfg.data.mirror,
+                         channels_last=True)
+    if resume is not None:
+        meta = _restore_newest(run_dir, state)
+        loader.load_state_dict(meta["loader"])
+
+    cbs: list[Callback] = [MetricsLog(), SampleGrids(t.sample_every), Checkpointer(t.checkpoint_every, t.keep)]
+    if progress:
+        cbs.insert(0, ProgressBar())
+    cbs += list(callbacks)
+    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, device)
+    trainer.fit()
+    return run_dir
+
+
+def _restore_newest(run_dir: Path, state: TrainState) -> dict:
+    """Restore from the newest checkpoint that loads, warning about any that do not."""
+    from .io.checkpoint import list_checkpoints
+
+    found = list_checkpoints(run_dir / "checkpoints")
+    if not found:
+        raise CheckpointError(f"{run_dir} has no checkpoint to resume from")
+    for step, path in reversed(found):
+        try:
+            return restore_state(path, state)
+        except CheckpointError as e:
+            print(f"warning: skipping unreadable checkpoint: {e}", file=sys.stderr)
+    raise CheckpointError(f"no readable checkpoint in {run_dir / 'checkpoints'}")
+
+
+class LoadedRun:
+    """A trained run ready to make images. Build with `artistry.load(run_dir)`."""
+
+    def __init__(self, run_dir: str | Path, checkpoint: str | int = "last", device: str = "cpu"):
+        self.run_dir = Path(run_dir)
+        self.config = read_config(self.run_dir)
+        self.device = pick_device(device)
+        self.checkpoint_path = find_checkpoint(self.run_dir, checkpoint)
+        from .io import checkpoint as ckpt
+
+        tensors, meta = ckpt.load(self.checkpoint_path)
+        self.model, _ = build_model(self.config, self.device)
+        self.ema = make_ema(self.model) if meta.get("has_ema") else None
+        load_weights(self.model, self.ema, tensors, self.checkpoint_path)
+        self.model.eval()
+        self.step = int(meta["step"])
+        self.images_seen = int(meta["images_seen"])
+        self.G = self.ema if self.ema is not None else self.model.G
+
+    @property
+    def can_sample(self) -> bool:
+        return self.model.can_sample
+
+    def _need_sampler(self) -> None:
+        if not self.model.can_sample:
+            raise ConfigError(f"{self.run_dir} is a '{self.config.model.model}' run, which does not "
+                              "generate from noise; use it with `artistry postprocess --denoise`")
+
+    def latents(self, seeds: Iterable[int]) -> torch.Tensor:
+        """One latent per seed, [len(seeds), nz]; seed s always gives the same latent."""
+        self._need_sampler()
+        zs = [self.model.sample_latents(1, "cpu", torch.Generator().manual_seed(int(s))) for s in seeds]
+        return torch.cat(zs).to(self.device)
+
+    @torch.no_grad()
+    def images_from_latents(self, z: torch.Tensor, batch_size: int = 64) -> np.ndarray:
+        """Decode latents [N, nz] to uint8 images [N, C, H, W]."""
+        self._need_sampler()
+        out = [tensor_to_uint8(self.G(z[i:i + batch_size].to(self.device)).float())
+               for i in range(0, z.shape[0], batch_size)]
+        return np.concatenate(out)
+
+    def generate(self, n: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
+        """n images from seeds seed, seed+1, ..., as uint8 [n, C, H, W]."""
+        return self.images_from_latents(self.latents(range(seed, seed + n)), batch_size)
+
+    def training_images(self) -> np.ndarray:
+        """The prepared training set this run was trained on, uint8 [N, C, H, W]."""
+        return _prepare(self.config).images
+
+    def __repr__(self) -> str:
+        return f"LoadedRun({self.run_dir}, step={self.step}, model={self.config.model.model})"
+
+
+def load(run_dir: str | Path, checkpoint: str | int = "last", device: str = "cpu") -> LoadedRun:
+    """Open a run directory for generation.
+
+    Args:
+        run_dir: a folder made by `artistry train`.
+        checkpoint: "last", "best" or a step number.
+        device: "cpu", "cuda" or "auto".
+    """
+    return LoadedRun(run_dir, checkpoint, device)

@@ -1,0 +1,1 @@
+"""The `artistry` command line: thin wrappers from flags to one library call each."""

@@ -1,0 +1,95 @@
+"""Turns the Config dataclasses into argparse flags, one flag per field, and back."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from ..config import Config
+
+HELP = {
+    "size": "training resolution in pixels (32, 64, 128, 256)",
+    "fit": "how non-square images become square: crop (centre), pad (white), stretch",
+    "channels": "3 for colour, 1 for greyscale",
+    "mirror": "also show D horizontally flipped images (doubles a small dataset)",
+    "cache_dir": "where prepared datasets are cached (default $ARTISTRY_CACHE or ~/.cache/artistry)",
+    "min_images": "refuse datasets with fewer usable images than this",
+    "model": "model family: dcgan, mlp, vae, dae",
+    "nz": "latent size (GAN noise / VAE latent); --latent is the same flag",
+    "ngf": "generator / decoder base width",
+    "ndf": "discriminator / encoder base width",
+    "mbstd": "minibatch standard deviation layer in the discriminator (fights collapse)",
+    "d_norm": "critic normalisation: batch, layer, none (default: what the loss allows)",
+    "loss": "bce, wgan, wgan-gp, hinge (GANs); elbo (vae); denoise (dae)",
+    "label_smoothing": "one-sided label smoothing for bce: real target 1 - s",
+    "clip": "WGAN weight-clipping bound (default 0.01)",
+    "gp": "WGAN-GP gradient penalty weight (default 10)",
+    "r1": "R1 gradient penalty weight on real images (0 = off)",
+    "n_critic": "critic steps per generator step (default: the loss's paper)",
+    "pack": "PacGAN: the discriminator judges PACK samples at once",
+    "beta": "VAE: weight of the KL term",
+    "kl_warmup": "VAE: images over which the KL weight ramps up from 0",
+    "noise": "DAE corruptions, e.g. gaussian:0.2,saltpepper:0.05,blur,mask",
+    "optimizer": "adam or rmsprop (default: the loss's paper)",
+    "lr_g": "generator learning rate (default: the loss's paper)",
+    "lr_d": "discriminator learning rate (default: the loss's paper)",
+    "beta1": "Adam beta1", "beta2": "Adam beta2",
+    "batch": "images per batch",
+    "steps": "stop after this many generator steps",
+    "epochs": "stop after this many passes over the data",
+    "max_minutes": "stop after this much training time (default 30 when no budget is given)",
+    "seed": "random seed (weights, data order, fixed sample noise)",
+    "precision": "auto (bf16 where the CPU/GPU has native bf16, else fp32), bf16 or fp32",
+    "device": "auto, cpu, cuda or cuda:N",
+    "ema": "keep an exponential moving average of G for samples and generation",
+    "ema_kimg": "EMA half-life in thousands of images",
+    "augment": "DiffAugment policy for D, e.g. color,translation,cutout",
+    "sample_every": "images between sample grids (default: 40 grids per run)",
+    "checkpoint_every": "images between checkpoints (default: 5 per run)",
+    "keep": "how many step checkpoints to keep",
+    "n_samples": "images in each sample grid (one fixed noise batch)",
+    "eval_every": "images between FID/KID evaluations during training (off by default)",
+    "eval_n": "generated images per in-training evaluation",
+    "name": "run name (default MODEL-LOSS-FOLDER)",
+    "runs_dir": "folder that holds the run directories",
+}
+SKIP = {"path"}  # the positional DIR
+ALIASES = {"nz": ["--latent"]}
+
+
+def _type_of(annotation: str):
+    base = annotation.replace(" | None", "").strip()
+    return {"int": int, "float": float, "str": str, "bool": bool}[base]
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per config field; defaults are suppressed so only given flags are set."""
+    cfg = Config()
+    for section in ("data", "model", "loss", "optim", "train"):
+        group = parser.add_argument_group(section)
+        for f in dataclasses.fields(getattr(cfg, section)):
+            if f.name in SKIP:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            names = [flag] + ALIASES.get(f.name, [])
+            kind = _type_of(f.type)
+            default = getattr(getattr(cfg, section), f.name)
+            help_text = HELP.get(f.name, "") + ("" if default in (None, "") else f" [{default}]")
+            if kind is bool:
+                group.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction,
+                                   default=argparse.SUPPRESS, help=help_text)
+            else:
+                group.add_argument(*names, dest=f.name, type=kind, default=argparse.SUPPRESS,
+                                   metavar=f.name.upper(), help=help_text)
+    parser.add_argument("--lr", type=float, default=argparse.SUPPRESS,
+                        help="set both --lr-g and --lr-d")
+
+
+def given_flags(args: argparse.Namespace) -> dict:
+    """The config fields the user set on the command line."""
+    names = {f.name for s in ("data", "model", "loss", "optim", "train")
+             for f in dataclasses.fields(getattr(Config(), s))}
+    given = {k: v for k, v in vars(args).items() if k in names}
+    if "lr" in vars(args):
+        given.setdefault("lr_g", args.lr)
+        given.setdefault("lr_d", args.lr)
+    return given

@@ -1,0 +1,236 @@
+"""Typed training configuration: one dataclass per concern, validated before anything is built.
+
+Every field maps to a `train` flag of the same name (underscores become dashes). `None` means
+"the loss or recipe decides" and is filled in by `resolve()`, so `--dry-run` shows real values.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+CONFIG_VERSION = 1
+SIZES = (32, 64, 128, 256)
+FITS = ("crop", "pad", "stretch")
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+@dataclass
+class DataConfig:
+    path: str = ""
+    size: int = 64
+    fit: str = "crop"
+    channels: int = 3
+    mirror: bool = False
+    cache_dir: str | None = None
+    min_images: int = 8
+
+
+@dataclass
+class ModelConfig:
+    model: str = "dcgan"
+    nz: int = 100            # latent size (GAN noise, VAE latent)
+    ngf: int = 64            # generator / decoder width
+    ndf: int = 64            # discriminator / encoder width
+    mbstd: bool = False      # minibatch standard deviation layer in D
+    d_norm: str | None = None  # batch|layer|none; None = whatever the loss allows
+
+
+@dataclass
+class LossConfig:
+    loss: str | None = None        # None: the model family's default (bce for GANs)
+    label_smoothing: float = 0.0   # one-sided: real targets become 1 - s
+    clip: float | None = None      # WGAN weight clipping bound
+    gp: float | None = None        # WGAN-GP penalty weight
+    r1: float = 0.0                # R1 penalty weight on real images
+    n_critic: int | None = None
+    pack: int = 1                  # PacGAN: D sees `pack` samples at once
+    beta: float = 1.0              # VAE KL weight
+    kl_warmup: int = 0             # VAE: images over which beta ramps from 0
+    noise: str = "gaussian:0.2"    # DAE corruptions
+
+
+@dataclass
+class OptimConfig:
+    optimizer: str | None = None   # adam|rmsprop
+    lr_g: float | None = None
+    lr_d: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+
+
+@dataclass
+class TrainConfig:
+    batch: int = 64
+    steps: int | None = None
+    epochs: float | None = None
+    max_minutes: float | None = None
+    seed: int = 0
+    precision: str = "auto"         # auto: bf16 where the hardware has fast bf16, else fp32
+    device: str = "auto"
+    ema: bool = False
+    ema_kimg: float = 10.0         # EMA half-life in thousands of images (StyleGAN)
+    augment: str = ""              # DiffAugment policy, e.g. "color,translation,cutout"
+    sample_every: int | None = None      # images between sample grids
+    checkpoint_every: int | None = None  # images between checkpoints
+    keep: int = 3
+    n_samples: int = 64            # size of the fixed noise batch shown in grids
+    eval_every: int | None = None
+    eval_n: int = 1000
+    name: str = ""
+    runs_dir: str = "runs"
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    version: int = CONFIG_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        """Build from a saved dict; unknown keys are an error naming them."""
+        version = d.get("version", CONFIG_VERSION)
+        if version != CONFIG_VERSION:
+            raise ConfigError(
+                f"config version {version} is not supported by this artistry (expects {CONFIG_VERSION})")
+        parts = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "version":
+                continue
+            sub_cls = f.default_factory  # type: ignore[misc]
+            raw = d.get(f.name, {})
+            known = {x.name for x in dataclasses.fields(sub_cls)}
+            unknown = set(raw) - known
+            if unknown:
+                raise ConfigError(f"unknown config key(s) in '{f.name}': {', '.join(sorted(unknown))}")
+            parts[f.name] = sub_cls(**raw)
+        return cls(**parts)
+
+    def flat(self) -> dict[str, Any]:
+        """All fields keyed by field name (the flag name with underscores)."""
+        out = {}
+        for section in (self.data, self.model, self.loss, self.optim, self.train):
+            out.update(dataclasses.asdict(section))
+        return out
+
+    def set(self, name: str, value: Any) -> None:
+        """Set a field by its flat name, e.g. set("lr_g", 1e-4)."""
+        for section in (self.data, self.model, self.loss, self.optim, self.train):
+            if name in {f.name for f in dataclasses.fields(section)}:
+                setattr(section, name, value)
+                return
+        raise ConfigError(f"unknown option '{name}'")
+
+
+def _need(ok: bool, flag: str, msg: str) -> None:
+    if not ok:
+        raise ConfigError(f"{flag}: {msg}")
+
+
+def validate(cfg: Config) -> None:
+    """Check every value before anything is allocated; the message names the flag."""
+    from . import registry  # late: registries fill on import of models/losses
+
+    d, m, lo, o, t = cfg.data, cfg.model, cfg.loss, cfg.optim, cfg.train
+    _need(d.size in SIZES, "--size", f"must be one of {', '.join(map(str, SIZES))}, got {d.size}")
+    _need(d.fit in FITS, "--fit", f"must be one of {', '.join(FITS)}, got '{d.fit}'")
+    _need(d.channels in (1, 3), "--channels", f"must be 1 or 3, got {d.channels}")
+    _need(d.min_images >= 1, "--min-images", "must be at least 1")
+    registry.MODELS.get(m.model, flag="--model")
+    _need(lo.loss is not None, "--loss", "was not resolved; call resolve() first")
+    registry.LOSSES.get(lo.loss, flag="--loss")
+    _need(1 <= m.nz <= 4096, "--nz", f"must be between 1 and 4096, got {m.nz}")
+    _need(4 <= m.ngf <= 1024, "--ngf", f"must be between 4 and 1024, got {m.ngf}")
+    _need(4 <= m.ndf <= 1024, "--ndf", f"must be between 4 and 1024, got {m.ndf}")
+    _need(m.d_norm in (None, "batch", "layer", "none"), "--d-norm", "must be batch, layer or none")
+    _need(0.0 <= lo.label_smoothing < 0.5, "--label-smoothing", "must be in [0, 0.5)")
+    _need(lo.clip is None or lo.clip > 0, "--clip", "must be positive")
+    _need(lo.gp is None or lo.gp >= 0, "--gp", "must be >= 0")
+    _need(lo.r1 >= 0, "--r1", "must be >= 0")
+    _need(lo.n_critic is None or 1 <= lo.n_critic <= 100, "--n-critic", "must be between 1 and 100")
+    _need(1 <= lo.pack <= 16, "--pack", "must be between 1 and 16")
+    _need(lo.beta >= 0, "--beta", "must be >= 0")
+    _need(lo.kl_warmup >= 0, "--kl-warmup", "must be >= 0")
+    _need(o.optimizer in (None, "adam", "rmsprop"), "--optimizer", "must be adam or rmsprop")
+    for flag, v in (("--lr-g", o.lr_g), ("--lr-d", o.lr_d)):
+        _need(v is None or 0 < v < 1, flag, f"must be in (0, 1), got {v}")
+    for flag, v in (("--beta1", o.beta1), ("--beta2", o.beta2)):
+        _need(v is None or 0 <= v < 1, flag, f"must be in [0, 1), got {v}")
+    _need(1 <= t.batch <= 4096, "--batch", f"must be between 1 and 4096, got {t.batch}")
+    _need(t.batch % lo.pack == 0, "--batch", f"must be a multiple of --pack ({lo.pack})")
+    _need(t.steps is None or t.steps >= 1, "--steps", "must be at least 1")
+    _need(t.epochs is None or t.epochs > 0, "--epochs", "must be positive")
+    _need(t.max_minutes is None or t.max_minutes > 0, "--max-minutes", "must be positive")
+    _need(t.precision in PRECISIONS, "--precision", f"must be one of {', '.join(PRECISIONS)}")
+    _need(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"),
+          "--device", f"must be auto, cpu or cuda[:N], got '{t.device}'")
+    _need(t.ema_kimg > 0, "--ema-kimg", "must be positive")
+    for flag, v in (("--sample-every", t.sample_every), ("--checkpoint-every", t.checkpoint_every),
+                    ("--eval-every", t.eval_every)):
+        _need(v is None or v >= 1, flag, "must be a positive number of images")
+    _need(t.keep >= 1, "--keep", "must be at least 1")
+    _need(1 <= t.n_samples <= 256, "--n-samples", "must be between 1 and 256")
+    _need(t.eval_n >= 10, "--eval-n", "must be at least 10")
+    _need(all(c.isalnum() or c in "-_." for c in t.name), "--name",
+          "may contain only letters, digits, '-', '_' and '.'")
+    registry.MODELS.get(m.model).check(cfg)
+    registry.LOSSES.get(lo.loss).check(cfg)
+
+
+DEFAULT_MINUTES = 30.0
+
+
+def resolve(cfg: Config) -> Config:
+    """Fill every `None` left for the model family and loss to decide, then validate.
+
+    Returns a new Config; the input is not modified.
+    """
+    from . import registry
+
+    cfg = Config.from_dict(cfg.to_dict())
+    family = registry.MODELS.get(cfg.model.model, flag="--model")
+    if cfg.loss.loss is None:
+        cfg.loss.loss = family.default_loss
+    loss_cls = registry.LOSSES.get(cfg.loss.loss, flag="--loss")
+    loss_cls.resolve(cfg)
+    t = cfg.train
+    if t.steps is None and t.epochs is None and t.max_minutes is None:
+        t.max_minutes = DEFAULT_MINUTES
+    total = total_images(cfg)
+    if t.sample_every is None:
+        t.sample_every = max(t.batch, total // 40) if total else 4000
+    if t.checkpoint_every is None:
+        t.checkpoint_every = max(t.batch, total // 5) if total else 20000
+    validate(cfg)
+    return cfg
+
+
+def total_images(cfg: Config, dataset_size: int | None = None) -> int | None:
+    """Images the run will draw, when the budget is counted (not timed). Epochs need the size."""
+    t = cfg.train
+    if t.steps is not None:
+        return t.steps * t.batch * images_per_step_factor(cfg)
+    if t.epochs is not None and dataset_size:
+        return int(t.epochs * dataset_size)
+    return None
+
+
+def images_per_step_factor(cfg: Config) -> int:
+    """Real batches one training step draws (n_critic for critic-heavy losses)."""
+    from . import registry
+
+    loss_cls = registry.LOSSES.get(cfg.loss.loss)
+    return loss_cls.real_batches_per_step(cfg)

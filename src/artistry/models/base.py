@@ -1,0 +1,77 @@
+"""What every model family provides to the trainer, the losses and generation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..config import Config
+
+
+@dataclass(frozen=True)
+class CriticSpec:
+    """What the loss allows inside the discriminator/critic."""
+    norm: str = "batch"       # batch | layer | none
+    spectral: bool = False
+    mbstd: bool = False
+    pack: int = 1
+
+
+class GenerativeModel(nn.Module):
+    """A family's networks behind one interface.
+
+    `G` maps latents [N, nz] to images [N, C, H, W] in [-1, 1]; families that cannot sample
+    from noise (the denoiser) set `can_sample = False`. `D` (may be None) maps images to logits.
+    """
+
+    default_loss = "bce"
+    can_sample = True
+
+    def __init__(self, nz: int, image_shape: tuple[int, ...]):
+        super().__init__()
+        self.nz = nz
+        self.image_shape = tuple(image_shape)
+        self.G: nn.Module | None = None
+        self.D: nn.Module | None = None
+        self.pack = 1
+        self.augment = None  # callable applied to every image D sees (DiffAugment), set by the trainer
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def check(cls, cfg: Config) -> None:
+        """Reject configs this family cannot build (raise ConfigError naming the flag)."""
+
+    @classmethod
+    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "GenerativeModel":
+        raise NotImplementedError
+
+    # --- used by losses -----------------------------------------------------------------------
+    def sample_latents(self, n: int, device: torch.device | str,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.nz, device=device, generator=generator)  # [N, nz]
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        return self.G(z)  # [N, C, H, W]
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        """Critic logits, one per packed group of `pack` images: [N, ...] -> [N / pack]."""
+        if self.augment is not None:
+            x = self.augment(x)
+        return self.D(x).reshape(-1)
+
+    def auxiliary_loss(self, real: torch.Tensor):
+        """Extra generator-side loss (e.g. a VAE's ELBO in VAE-GAN); None for plain GANs."""
+        return None
+
+    def param_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters per optimizer; keys match the loss's optimizer names ("G", "D")."""
+        groups = {"G": list(self.G.parameters())}
+        if self.D is not None:
+            groups["D"] = list(self.D.parameters())
+        return groups
+
+    # --- used by sample grids -----------------------------------------------------------------
+    def preview(self, G: nn.Module, fixed_z: torch.Tensor, fixed_real: torch.Tensor) -> torch.Tensor:
+        """Images for a sample grid, [M, C, H, W] in [-1, 1]; GANs show G(fixed_z)."""
+        return G(fixed_z)

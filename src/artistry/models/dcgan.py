@@ -1,0 +1,84 @@
+"""DCGAN (Radford et al. 2016): transposed-conv generator, strided-conv discriminator.
+
+One more block per doubling of resolution; widths are capped at 8x the base width so 256 px
+stays a sensible size.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..config import Config
+from ..errors import ConfigError
+from ..registry import MODELS
+from .base import CriticSpec, GenerativeModel
+from .layers import MinibatchStd, apply_spectral_norm_, critic_norm, init_dcgan_, pack_samples
+
+MAX_MULT = 8
+
+
+def _widths(size: int, base: int) -> list[int]:
+    """Channel widths from the 4x4 stage up to the last hidden stage, e.g. 64px -> [8b,4b,2b,b]."""
+    stages = int(math.log2(size)) - 2  # number of 2x up-samplings from 4x4
+    return [base * min(2 ** i, MAX_MULT) for i in reversed(range(stages))]
+
+
+class DCGANGenerator(nn.Module):
+    def __init__(self, nz: int, ngf: int, channels: int, size: int):
+        super().__init__()
+        w = _widths(size, ngf)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(nz, w[0], 4, 1, 0, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU(True)]
+        for cin, cout in zip(w[:-1], w[1:]):
+            layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+        layers += [nn.ConvTranspose2d(w[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z[:, :, None, None])  # [N, nz] -> [N, C, S, S]
+
+
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, ndf: int, channels: int, size: int, spec: CriticSpec):
+        super().__init__()
+        w = list(reversed(_widths(size, ndf)))  # [b, 2b, 4b, 8b] for 64 px
+        self.pack = spec.pack
+        layers: list[nn.Module] = [nn.Conv2d(channels * spec.pack, w[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for cin, cout in zip(w[:-1], w[1:]):
+            layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=spec.norm == "none"),
+                       critic_norm(spec.norm, cout), nn.LeakyReLU(0.2, True)]
+        self.features = nn.Sequential(*layers)  # [N, w[-1], 4, 4]
+        self.mbstd = MinibatchStd() if spec.mbstd else None
+        self.head = nn.Conv2d(w[-1] + int(spec.mbstd), 1, 4, 1, 0)
+        if spec.spectral:
+            apply_spectral_norm_(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.features(pack_samples(x, self.pack))
+        if self.mbstd is not None:
+            h = self.mbstd(h)
+        return self.head(h).reshape(-1)  # [N / pack]
+
+
+@MODELS.register("dcgan")
+class DCGAN(GenerativeModel):
+    """The DCGAN family; the critic's contents come from the loss (CriticSpec)."""
+
+    @classmethod
+    def check(cls, cfg: Config) -> None:
+        if cfg.data.size < 16:
+            raise ConfigError("--size: dcgan needs at least 16 px")
+
+    @classmethod
+    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "DCGAN":
+        m, d = cfg.model, cfg.data
+        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec())
+
+    def __init__(self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec):
+        super().__init__(nz, (channels, size, size))
+        self.G = DCGANGenerator(nz, ngf, channels, size)
+        self.D = DCGANDiscriminator(ndf, channels, size, critic)
+        self.pack = critic.pack
+        init_dcgan_(self)

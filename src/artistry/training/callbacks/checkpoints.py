@@ -1,0 +1,28 @@
+"""Checkpoint every N images and when training ends (budget, Ctrl-C or SIGTERM)."""
+from __future__ import annotations
+
+from ...io import checkpoint as ckpt
+from .base import Callback, crossed
+
+
+class Checkpointer(Callback):
+    def __init__(self, every: int | None, keep: int):
+        self.every, self.keep = every, keep
+        self._last_saved_step = -1
+
+    def on_train_start(self, trainer) -> None:
+        self._last_saved_step = trainer.state.step if trainer.state.step > 0 else -1
+
+    def on_step_end(self, trainer, logs) -> None:
+        if crossed(trainer.images_before_step, trainer.state.images_seen, self.every):
+            self.save(trainer)
+
+    def on_train_end(self, trainer) -> None:
+        if trainer.state.step != self._last_saved_step:
+            self.save(trainer)
+
+    def save(self, trainer) -> None:
+        folder = trainer.run_dir / "checkpoints"
+        trainer.save_checkpoint(folder / ckpt.checkpoint_name(trainer.state.step))
+        ckpt.prune(folder, self.keep)
+        self._last_saved_step = trainer.state.step

@@ -1,0 +1,81 @@
+"""TrainState <-> checkpoint file. Restores weights, optimizers, EMA, counters, RNG, loader."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from ..config import Config
+from ..errors import CheckpointError
+from ..io import checkpoint as ckpt
+from .state import TrainState
+
+
+def save_state(path: Path, state: TrainState, cfg: Config, loader_state: dict[str, Any]) -> None:
+    tensors: dict[str, torch.Tensor] = {}
+    for k, v in state.model.state_dict().items():
+        tensors[f"model.{k}"] = v
+    if state.ema is not None:
+        for k, v in state.ema.state_dict().items():
+            tensors[f"ema.{k}"] = v
+    optim = {name: ckpt.pack_state_dict(f"optim.{name}", opt.state_dict(), tensors)
+             for name, opt in state.optimizers.items()}
+    tensors["fixed.z"] = state.fixed_z
+    tensors["fixed.real"] = state.fixed_real
+    tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = s
+    meta = {
+        "artistry_version": __version__,
+        "config": cfg.to_dict(),
+        "step": state.step,
+        "images_seen": state.images_seen,
+        "elapsed": state.elapsed,
+        "loader": loader_state,
+        "optimizers": optim,
+        "extra": state.extra,
+        "has_ema": state.ema is not None,
+    }
+    ckpt.save_atomic(path, tensors, meta)
+
+
+def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    n = len(prefix)
+    return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def load_weights(model, ema, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Load model (and EMA) weights; a mismatch means another config or version."""
+    try:
+        model.load_state_dict(_prefixed(tensors, "model."))
+        if ema is not None:
+            ema_sd = _prefixed(tensors, "ema.")
+            ema.load_state_dict(ema_sd if ema_sd else model.G.state_dict())
+    except RuntimeError as e:
+        first = str(e).splitlines()[0]
+        raise CheckpointError(f"{path} does not match this model's architecture ({first})") from None
+
+
+def restore_state(path: Path, state: TrainState) -> dict[str, Any]:
+    """Load everything into `state` in place; returns the checkpoint's meta (loader state etc.)."""
+    tensors, meta = ckpt.load(path)
+    load_weights(state.model, state.ema, tensors, path)
+    for name, opt in state.optimizers.items():
+        packed = meta["optimizers"].get(name)
+        if packed is None:
+            raise CheckpointError(f"{path} has no optimizer state for '{name}'")
+        opt.load_state_dict(ckpt.unpack_state_dict(packed, tensors))
+    state.fixed_z = tensors["fixed.z"]
+    state.fixed_real = tensors["fixed.real"]
+    state.step = int(meta["step"])
+    state.images_seen = int(meta["images_seen"])
+    state.elapsed = float(meta["elapsed"])
+    state.extra = dict(meta.get("extra", {}))
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda_states = [tensors[k] for k in sorted(t for t in tensors if t.startswith("rng.cuda."))]
+    if cuda_states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda_states)
+    return meta

@@ -1,0 +1,78 @@
+"""One training step: run the loss's phases in order. Knows nothing about which loss it runs."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import torch
+
+from ..losses.base import Loss, Phase
+from .state import TrainState, update_ema
+
+
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bf16 autocast speeds this device up (CUDA with bf16, or a CPU with AVX-512-BF16/AMX).
+
+    On a CPU without native bf16 (e.g. AVX2 only) oneDNN emulates it and training gets 15-40x
+    slower, so "auto" must check rather than assume.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def resolve_precision(device: torch.device, precision: str) -> str:
+    if precision == "auto":
+        return "bf16" if fast_bf16(device) else "fp32"
+    return precision
+
+
+def autocast_for(device: torch.device, precision: str):
+    """bf16 autocast or nothing; `precision` is already resolved (bf16|fp32)."""
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _only_train(state: TrainState, optimizer: str) -> None:
+    # Skip weight gradients of networks the phase does not step (saves a third of backward).
+    for name, opt in state.optimizers.items():
+        for group in opt.param_groups:
+            for p in group["params"]:
+                p.requires_grad_(name == optimizer)
+
+
+def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], torch.Tensor],
+               autocast: Callable[[], contextlib.AbstractContextManager],
+               ema_beta: float | None) -> tuple[dict[str, float], int]:
+    """Run every phase once (critic phases `repeats` times). Returns (logs, real images drawn)."""
+    model = state.model
+    logs: dict[str, torch.Tensor] = {}
+    real = None
+    drawn = 0
+    for phase in phases:
+        opt = state.optimizers[phase.optimizer]
+        _only_train(state, phase.optimizer)
+        for _ in range(phase.repeats):
+            if phase.uses_real or real is None:
+                real = next_batch()
+                drawn += real.shape[0]
+            with autocast():
+                loss, phase_logs = phase.compute(model, real)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if phase.after_step is not None:
+                phase.after_step(model)
+        logs.update(phase_logs)
+    for opt in state.optimizers.values():  # leave every parameter trainable for callers
+        for group in opt.param_groups:
+            for p in group["params"]:
+                p.requires_grad_(True)
+    if state.ema is not None and ema_beta is not None:
+        update_ema(state.ema, model.G, ema_beta)
+    state.step += 1
+    state.images_seen += drawn
+    return {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in logs.items()}, drawn

@@ -1,0 +1,137 @@
+"""The one training loop. Periodic work (samples, checkpoints, logs, eval) lives in callbacks."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from ..config import Config
+from ..data.loader import BatchLoader
+from ..losses.base import Loss
+from .callbacks.base import Callback
+from .checkpointing import save_state
+from .state import TrainState, ema_beta
+from .step import autocast_for, resolve_precision, train_step
+
+
+class Trainer:
+    """Runs training steps until the budget is spent or a stop is requested.
+
+    Args:
+        cfg: the resolved config.
+        run_dir: the run directory (config.json already written).
+        state: model, optimizers, EMA, counters (fresh or restored).
+        loss: the loss object whose phases each step runs.
+        loader: deterministic batch iterator over the prepared dataset.
+        callbacks: periodic work, called in order.
+        device: where the model lives.
+    """
+
+    def __init__(self, cfg: Config, run_dir: Path, state: TrainState, loss: Loss, loader: BatchLoader,
+                 callbacks: list[Callback], device: torch.device):
+        self.cfg, self.run_dir, self.state, self.loss = cfg, Path(run_dir), state, loss
+        self.loader, self.callbacks, self.device = loader, callbacks, device
+        self.dataset_size = len(loader)
+        self.images_before_step = state.images_seen
+        self.stop_reason: str | None = None
+        self._session_start = 0.0
+        self._elapsed_at_start = state.elapsed
+
+    # --- budget ----------------------------------------------------------------------------------
+    def budget_left(self) -> str | None:
+        """The reason to stop now, or None to keep going."""
+        t, s = self.cfg.train, self.state
+        if t.steps is not None and s.step >= t.steps:
+            return "steps"
+        if t.epochs is not None and s.images_seen >= t.epochs * self.dataset_size:
+            return "epochs"
+        if t.max_minutes is not None and s.elapsed >= t.max_minutes * 60:
+            return "time"
+        return None
+
+    def progress(self) -> float | None:
+        """Fraction of the budget spent (the largest over the budgets given)."""
+        t, s = self.cfg.train, self.state
+        parts = []
+        if t.steps is not None:
+            parts.append(s.step / t.steps)
+        if t.epochs is not None:
+            parts.append(s.images_seen / (t.epochs * self.dataset_size))
+        if t.max_minutes is not None:
+            parts.append(s.elapsed / (t.max_minutes * 60))
+        return min(1.0, max(parts)) if parts else None
+
+    def request_stop(self, reason: str) -> None:
+        self.stop_reason = reason
+
+    # --- services for callbacks ------------------------------------------------------------------
+    def log(self, record: dict) -> None:
+        """Append one JSON line to metrics.jsonl, stamped with the counters."""
+        s = self.state
+        full = {"step": s.step, "images_seen": s.images_seen, "elapsed": round(s.elapsed, 3), **record}
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(full) + "\n")
+
+    def save_checkpoint(self, path: Path) -> None:
+        """Write the complete state atomically to `path`."""
+        save_state(path, self.state, self.cfg, self.loader.state_dict())
+
+    # --- the loop --------------------------------------------------------------------------------
+    def fit(self) -> str:
+        """Train; returns why training ended ("steps", "epochs", "time", "interrupted", ...)."""
+        phases = self.loss.phases()
+        beta = ema_beta(self.cfg) if self.state.ema is not None else None
+        precision = resolve_precision(self.device, self.cfg.train.precision)
+        autocast = lambda: autocast_for(self.device, precision)  # noqa: E731
+        next_batch = lambda: next(self.loader).to(self.device, non_blocking=True)  # noqa: E731
+        self.state.model.train()
+
+        old_handlers = self._install_signal_handlers()
+        try:
+            self._session_start = time.monotonic()
+            for cb in self.callbacks:
+                cb.on_train_start(self)
+            while self.stop_reason is None:
+                # 1. stop when the budget is spent
+                reason = self.budget_left()
+                if reason:
+                    self.stop_reason = reason
+                    break
+                # 2. one optimisation step (all phases of the loss)
+                self.images_before_step = self.state.images_seen
+                logs, _ = train_step(self.state, phases, next_batch, autocast, beta)
+                self.state.elapsed = self._elapsed_at_start + time.monotonic() - self._session_start
+                # 3. periodic work: progress, samples, checkpoints, metrics
+                for cb in self.callbacks:
+                    cb.on_step_end(self, logs)
+            for cb in self.callbacks:
+                cb.on_train_end(self)
+        finally:
+            self._restore_signal_handlers(old_handlers)
+        return self.stop_reason
+
+    # --- Ctrl-C / SIGTERM: finish the step, checkpoint, exit cleanly --------------------------
+    def _install_signal_handlers(self):
+        def handler(signum, frame):
+            if self.stop_reason == "interrupted":  # second Ctrl-C: stop right now
+                raise KeyboardInterrupt
+            self.stop_reason = "interrupted"
+            print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)",
+                  file=sys.stderr, flush=True)
+
+        old = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not in the main thread (e.g. the studio): no handlers
+            pass
+        return old
+
+    @staticmethod
+    def _restore_signal_handlers(old) -> None:
+        for sig, h in old.items():
+            signal.signal(sig, h)
