@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from artistry.config import Config, resolve
+from artistry.build import build_model
+
+
+@pytest.mark.parametrize("family", ["dcgan", "mlp"])
+@pytest.mark.parametrize("size", [32, 64, 128, 256])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_generator_and_discriminator_shapes(family, size, channels):
+    cfg = Config()
+    cfg.data.path, cfg.data.size, cfg.data.channels = "x", size, channels
+    cfg.model.model, cfg.model.ngf, cfg.model.ndf, cfg.model.nz = family, 4, 4, 8
+    cfg.train.steps = 1
+    model, _ = build_model(resolve(cfg), torch.device("cpu"))
+    z = torch.randn(2, 8)
+    x = model.generate(z)
+    assert x.shape == (2, channels, size, size)
+    assert x.min() >= -1 and x.max() <= 1  # tanh output
+    assert model.discriminate(x).shape == (2,)
+
+
+def test_dcgan_follows_radford_at_64px():
+    cfg = Config()
+    cfg.data.path, cfg.train.steps = "x", 1
+    model, _ = build_model(resolve(cfg), torch.device("cpu"))
+    convs = [m for m in model.G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [c.out_channels for c in convs] == [512, 256, 128, 64, 3]  # nz=100 -> 512x4x4 -> ... -> 3x64x64
+    assert convs[0].in_channels == 100
+    d_convs = [m for m in model.D.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in d_convs] == [64, 128, 256, 512, 1]
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.D.modules())
+    # N(0, 0.02) init on conv weights
+    std = torch.cat([c.weight.flatten() for c in convs]).std().item()
+    assert 0.015 < std < 0.025
+
+
+def test_one_more_block_per_doubling():
+    def n_convt(size):
+        cfg = Config()
+        cfg.data.path, cfg.data.size, cfg.train.steps = "x", size, 1
+        model, _ = build_model(resolve(cfg), torch.device("cpu"))
+        return sum(isinstance(m, torch.nn.ConvTranspose2d) for m in model.G.modules())
+    assert [n_convt(s) for s in (32, 64, 128)] == [4, 5, 6]
+
+
+def test_pack_and_minibatch_std_change_the_critic_input():
+    cfg = Config()
+    cfg.data.path, cfg.data.size, cfg.train.steps = "x", 32, 1
+    cfg.model.ngf = cfg.model.ndf = 4
+    cfg.loss.pack, cfg.model.mbstd, cfg.train.batch = 2, True, 8
+    model, _ = build_model(resolve(cfg), torch.device("cpu"))
+    x = torch.randn(8, 3, 32, 32)
+    assert model.discriminate(x).shape == (4,)  # one logit per pack of 2
+    assert model.D.features[0].in_channels == 6
