@@ -36,6 +36,7 @@ class GenerativeModel(nn.Module):
         self.D: nn.Module | None = None
         self.pack = 1
         self.augment = None  # callable applied to every image D sees (DiffAugment), set by the trainer
+        self.d_memory_format = torch.contiguous_format  # what D's convs run fastest on (see build.py)
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
@@ -58,6 +59,8 @@ class GenerativeModel(nn.Module):
         """Critic logits, one per packed group of `pack` images: [N, ...] -> [N / pack]."""
         if self.augment is not None:
             x = self.augment(x)
+        if x.dim() == 4:
+            x = x.contiguous(memory_format=self.d_memory_format)
         return self.D(x).reshape(-1)
 
     def auxiliary_loss(self, real: torch.Tensor):

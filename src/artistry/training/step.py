@@ -10,25 +10,6 @@ from ..losses.base import Loss, Phase
 from .state import TrainState, update_ema
 
 
-def fast_bf16(device: torch.device) -> bool:
-    """Whether bf16 autocast speeds this device up (CUDA with bf16, or a CPU with AVX-512-BF16/AMX).
-
-    On a CPU without native bf16 (e.g. AVX2 only) oneDNN emulates it and training gets 15-40x
-    slower, so "auto" must check rather than assume.
-    """
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    return False
-
-
-def resolve_precision(device: torch.device, precision: str) -> str:
-    if precision == "auto":
-        return "bf16" if fast_bf16(device) else "fp32"
-    return precision
-
-
 def autocast_for(device: torch.device, precision: str):
     """bf16 autocast or nothing; `precision` is already resolved (bf16|fp32)."""
     if precision == "bf16":

@@ -15,7 +15,8 @@ from ..losses.base import Loss
 from .callbacks.base import Callback
 from .checkpointing import save_state
 from .state import TrainState, ema_beta
-from .step import autocast_for, resolve_precision, train_step
+from ..build import resolve_precision
+from .step import autocast_for, train_step
 
 
 class Trainer:

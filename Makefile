@@ -1,0 +1,36 @@
+# artistry: `make demo` trains on the bundled paintings and generates images; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ARTISTRY := $(VENV)/bin/artistry
+# The CPU build of PyTorch. GPU users: `make setup TORCH="torch==2.13.0 --index-url <your CUDA wheel index>"`
+# or install their CUDA build into .venv first (see README).
+TORCH ?= torch==2.13.0
+DEMO_MINUTES ?= 7
+
+.PHONY: setup demo test bench-speed clean-demo
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH)
+	$(PY) -m pip install --quiet -e ".[eval,dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+demo: setup
+	$(ARTISTRY) train data/demo --size 64 --ngf 32 --ndf 32 --batch 32 --mirror --ema \
+		--max-minutes $(DEMO_MINUTES) --name demo
+	@run=$$(ls -d runs/*-demo | sort | tail -n 1); \
+	$(ARTISTRY) generate $$run --n 16 --seed 0 --grid --out $$run/generated && \
+	echo && echo "Demo finished. Results in $$run:" && \
+	echo "  generated images: $$run/generated/ (grid.png shows all 16)" && \
+	echo "  training progress: $$run/samples/, $$run/timelapse.gif, $$run/losses.png" && \
+	echo "  more images:       $(ARTISTRY) generate $$run --n 64 --seed 100 --out my-images"
+
+test: setup
+	$(PY) -m pytest
+
+bench-speed: setup
+	$(ARTISTRY) bench speed
