@@ -86,3 +86,14 @@ def test_max_minutes_budget_stops(tiny_config):
     run = artistry.train(tiny_config, progress=False)
     _, meta = _weights(run)
     assert 1.2 <= meta["elapsed"] < 15
+
+
+def test_ema_half_life_ramps_up_early():
+    from artistry.config import Config
+    from artistry.training.state import ema_beta
+    cfg = Config()
+    cfg.train.batch, cfg.train.ema_kimg = 32, 10.0
+    early, late = ema_beta(cfg, 640), ema_beta(cfg, 10_000_000)
+    assert early < late  # early on the average forgets faster
+    assert abs(late - 0.5 ** (32 / 10_000)) < 1e-12
+    assert abs(early - 0.5 ** (32 / 32)) < 1e-12  # half-life = 5% of 640 images

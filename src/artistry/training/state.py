@@ -57,6 +57,14 @@ def update_ema(ema: nn.Module, source: nn.Module, beta: float) -> None:
         b_ema.copy_(b)
 
 
-def ema_beta(cfg: Config) -> float:
-    """Per-step decay for a half-life of ema_kimg thousand images (StyleGAN's convention)."""
-    return 0.5 ** (cfg.train.batch / (cfg.train.ema_kimg * 1000.0))
+EMA_RAMPUP = 0.05
+
+
+def ema_beta(cfg: Config, images_seen: int) -> float:
+    """Per-step decay for a half-life of ema_kimg thousand images (StyleGAN's convention).
+
+    The half-life ramps up as 5% of the images seen so far, so early samples are not stuck
+    near the random initial weights of a long-memory average.
+    """
+    half_life = min(cfg.train.ema_kimg * 1000.0, max(images_seen, 1) * EMA_RAMPUP)
+    return 0.5 ** (cfg.train.batch / half_life)

@@ -27,8 +27,11 @@ def _only_train(state: TrainState, optimizer: str) -> None:
 
 def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], torch.Tensor],
                autocast: Callable[[], contextlib.AbstractContextManager],
-               ema_beta: float | None) -> tuple[dict[str, float], int]:
-    """Run every phase once (critic phases `repeats` times). Returns (logs, real images drawn)."""
+               ema_beta: Callable[[int], float] | None) -> tuple[dict[str, float], int]:
+    """Run every phase once (critic phases `repeats` times). Returns (logs, real images drawn).
+
+    `ema_beta(images_seen)` gives the EMA decay for this step (None: no EMA).
+    """
     model = state.model
     logs: dict[str, torch.Tensor] = {}
     real = None
@@ -52,8 +55,8 @@ def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], 
         for group in opt.param_groups:
             for p in group["params"]:
                 p.requires_grad_(True)
-    if state.ema is not None and ema_beta is not None:
-        update_ema(state.ema, model.G, ema_beta)
     state.step += 1
     state.images_seen += drawn
+    if state.ema is not None and ema_beta is not None:
+        update_ema(state.ema, model.G, ema_beta(state.images_seen))
     return {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in logs.items()}, drawn

@@ -85,7 +85,7 @@ class Trainer:
     def fit(self) -> str:
         """Train; returns why training ended ("steps", "epochs", "time", "interrupted", ...)."""
         phases = self.loss.phases()
-        beta = ema_beta(self.cfg) if self.state.ema is not None else None
+        beta = (lambda seen: ema_beta(self.cfg, seen)) if self.state.ema is not None else None
         precision = resolve_precision(self.device, self.cfg.train.precision)
         autocast = lambda: autocast_for(self.device, precision)  # noqa: E731
         next_batch = lambda: next(self.loader).to(self.device, non_blocking=True)  # noqa: E731

@@ -1,0 +1,167 @@
+"""`--eval-every N`: the metric report during training, logged, plotted, and a `best` checkpoint.
+
+Every N images seen (and once at the end) the callback draws `n` images from fixed seeds, runs
+the full report (FID, KID, precision/recall, density/coverage, memorisation) against the
+training set, writes eval/<step>.json/.md, appends the scalars to metrics.jsonl under "eval",
+redraws eval/metrics.png, and saves checkpoints/best.safetensors when the chosen metric improves.
+The best value lives in the train state, so a resumed run keeps comparing against it.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ...io.images import tensor_to_uint8
+from .base import Callback, crossed
+
+METRICS = ("fid", "kid")
+BEST_CHECKPOINT = "best.safetensors"
+STATE_KEY = "eval_best"  # in TrainState.extra: {"metric", "value", "step", "images_seen"}
+
+
+class Evaluate(Callback):
+    """Periodic evaluation with best-checkpoint keeping.
+
+    Args:
+        every: images seen between evaluations.
+        real_images: the training set, uint8 [N, C, H, W] (the reference and the memorisation set).
+        dataset_key: the prepared dataset's key, for the real-feature cache; default a pixel hash.
+        n: generated images per evaluation (compare only runs evaluated with the same n).
+        metric: "fid" or "kid" (its mean), lower is better; decides the best checkpoint.
+        protocol: "legacy" (standard TF-FID) or "clean".
+        cache_dir: folder of the real-feature cache; default <cache root>/eval.
+        batch_size: images per Inception forward pass.
+        seed: first latent seed; the same seeds are used at every evaluation.
+    """
+
+    def __init__(self, every: int, real_images: np.ndarray, dataset_key: str | None = None, n: int = 1000,
+                 metric: str = "fid", protocol: str = "legacy", cache_dir=None, batch_size: int = 16,
+                 seed: int = 0):
+        from ...errors import ConfigError
+        from ...metrics.features import check_protocol
+
+        if metric not in METRICS:
+            raise ConfigError(f"--eval-metric must be one of {', '.join(METRICS)}, not {metric!r}")
+        check_protocol(protocol)
+        self.every, self.n, self.metric, self.protocol, self.seed = every, n, metric, protocol, seed
+        self.real_images, self.dataset_key = real_images, dataset_key
+        self.cache_dir, self.batch_size = cache_dir, batch_size
+        self._extractor = None
+        self._real = None  # ImageSet with features, computed once per session
+        self._last_step = -1
+
+    def on_step_end(self, trainer, logs) -> None:
+        if crossed(trainer.images_before_step, trainer.state.images_seen, self.every):
+            self.evaluate(trainer)
+
+    def on_train_end(self, trainer) -> None:
+        if trainer.state.step != self._last_step and trainer.state.step > 0 and trainer.stop_reason != "interrupted":
+            self.evaluate(trainer)
+
+    def evaluate(self, trainer) -> dict | None:
+        """Run one evaluation now; returns the report (None for models that cannot sample)."""
+        from ...metrics.report import compute_report, write_report
+
+        state = trainer.state
+        self._last_step = state.step
+        if not getattr(state.model, "can_sample", True):
+            print("eval: skipped, this model does not generate from noise", file=sys.stderr)
+            return None
+        images = generate_fixed(state, self.n, self.seed, trainer.device)  # [n, C, H, W] uint8
+        name = f"{state.step:09d}"
+        eval_dir = trainer.run_dir / "eval"
+        report = compute_report(images, self._real_set(trainer.device), protocol=self.protocol,
+                                extractor=self._extractor, seed=self.seed,
+                                sheet_path=eval_dir / f"{name}-nearest.png")
+        report.update(step=state.step, images_seen=state.images_seen)
+        write_report(report, eval_dir, name)
+        trainer.log({"eval": _scalars(report)})
+        plot_eval(trainer.run_dir)
+        self._keep_best(trainer, report)
+        return report
+
+    def _real_set(self, device):
+        from ...metrics.features import InceptionFeatures
+        from ...metrics.report import ImageSet, cached_real_features
+        from ...metrics.stats_cache import RealFeatureCache
+
+        if self._real is None:
+            self._extractor = InceptionFeatures(device=device, batch_size=self.batch_size)
+            self._real, _ = cached_real_features(ImageSet(np.asarray(self.real_images)), self.protocol,
+                                                 self._extractor, RealFeatureCache(self.cache_dir),
+                                                 self.dataset_key)
+        return self._real
+
+    def _keep_best(self, trainer, report: dict) -> None:
+        value = report["fid"] if self.metric == "fid" else report["kid"]["mean"]
+        best = trainer.state.extra.get(STATE_KEY)
+        comparable = best and (best.get("metric"), best.get("n"), best.get("protocol")) == \
+            (self.metric, self.n, self.protocol)
+        if comparable and best["value"] <= value:
+            return
+        trainer.state.extra[STATE_KEY] = {"metric": self.metric, "value": float(value), "n": self.n,
+                                          "protocol": self.protocol, "step": trainer.state.step,
+                                          "images_seen": trainer.state.images_seen}
+        trainer.save_checkpoint(trainer.run_dir / "checkpoints" / BEST_CHECKPOINT)  # carries the record above
+        print(f"eval: new best {self.metric} {value:.4g} at step {trainer.state.step}", file=sys.stderr)
+
+
+@torch.no_grad()
+def generate_fixed(state, n: int, seed: int, device, batch_size: int = 64) -> np.ndarray:
+    """n uint8 images [n, C, H, W] from the sampling generator, latents from `seed` (same every time).
+
+    Runs in eval mode on a forked RNG, so evaluating never changes training.
+    """
+    G = state.sampling_generator()
+    was_training = G.training
+    G.eval()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            z = state.model.sample_latents(n, "cpu", torch.Generator().manual_seed(seed))
+            return np.concatenate([tensor_to_uint8(G(z[i:i + batch_size].to(device)).float())
+                                   for i in range(0, n, batch_size)])
+    finally:
+        G.train(was_training)
+
+
+def _scalars(report: dict) -> dict:
+    """The report's headline numbers, flat, for metrics.jsonl."""
+    return {"fid": report["fid"], "kid": report["kid"]["mean"], "kid_std": report["kid"]["std"],
+            "precision": report["precision"], "recall": report["recall"], "density": report["density"],
+            "coverage": report["coverage"], "memorized": report["memorization"]["share_flagged"],
+            "n": report["n_generated"], "protocol": report["protocol"]}
+
+
+def plot_eval(run_dir: Path) -> Path | None:
+    """eval/metrics.png: FID, KID and precision/recall/coverage against thousands of images seen."""
+    path = Path(run_dir) / "metrics.jsonl"
+    records = [r for r in (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+               if isinstance(r.get("eval"), dict)] if path.is_file() else []
+    if not records:
+        return None
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kimg = [r["images_seen"] / 1000 for r in records]
+    panels = (("FID", ["fid"], 1), ("KID ×10³", ["kid"], 1e3), ("share", ["precision", "recall", "coverage"], 1))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels)), sharex=True)
+    for ax, (label, keys, scale) in zip(axes, panels):
+        for key in keys:
+            ax.plot(kimg, [r["eval"][key] * scale for r in records], marker="o", markersize=3, label=key)
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        if len(keys) > 1:
+            ax.legend(loc="best", fontsize=8)
+    axes[-1].set_xlabel("thousands of images seen")
+    fig.tight_layout()
+    out = Path(run_dir) / "eval" / "metrics.png"
+    tmp = out.with_name(".metrics.tmp.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    tmp.replace(out)
+    return out
