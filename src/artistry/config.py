@@ -186,6 +186,8 @@ def validate(cfg: Config) -> None:
     _need(t.eval_n >= 10, "--eval-n", "must be at least 10")
     _need(all(c.isalnum() or c in "-_." for c in t.name), "--name",
           "may contain only letters, digits, '-', '_' and '.'")
+    from .data.augment import parse_policy
+    parse_policy(t.augment)
     registry.MODELS.get(m.model).check(cfg)
     registry.LOSSES.get(lo.loss).check(cfg)
 
