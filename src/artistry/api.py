@@ -14,6 +14,7 @@ from .errors import CheckpointError, ConfigError
 from .io.images import tensor_to_uint8
 from .runs import find_checkpoint, new_run_dir, read_config, write_json_atomic
 from .training.callbacks import Callback, Checkpointer, MetricsLog, ProgressBar, SampleGrids
+from .training.callbacks.collapse_alarm import CollapseAlarm
 from .training.checkpointing import load_weights, restore_state
 from .training.state import TrainState, build_optimizers, make_ema
 from .training.trainer import Trainer
@@ -98,7 +99,8 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         meta = _restore_newest(run_dir, state)
         loader.load_state_dict(meta["loader"])
 
-    cbs: list[Callback] = [MetricsLog(), SampleGrids(t.sample_every), Checkpointer(t.checkpoint_every, t.keep)]
+    cbs: list[Callback] = [MetricsLog(), SampleGrids(t.sample_every), CollapseAlarm(t.sample_every),
+                           Checkpointer(t.checkpoint_every, t.keep)]
     if progress:
         cbs.insert(0, ProgressBar())
     cbs += list(callbacks)

@@ -1,0 +1,630 @@
+"""`artistry bench modes`: mode coverage of each loss/option on the PacGAN/VEEGAN benchmarks.
+
+Both suites train with the project's own Loss objects and `training.step.train_step`, so they
+measure the real training code; only the networks and the data stream are the benchmark's.
+
+2-D suite (ring: 8 modes, sigma 0.01; grid: 25 modes, sigma 0.05; see metrics/modes.py):
+    G: the mlp family's MLPGenerator, 2-D standard normal noise -> 4 hidden layers (batch norm,
+       LeakyReLU 0.2) -> linear 2-D output (no tanh);
+    D: MLPDiscriminator, 3 hidden layers (LeakyReLU 0.2, no normalisation unless a recipe asks)
+       -> 1 logit; PacGAN's had 4x400 / 3x200 (maxout) and trained 400 epochs of 100k points.
+    `pack` folds PACK samples into one D input; like PacGAN, D still sees `batch` packed
+    inputs per step, so the step draws batch * pack real and fake samples.
+    2,500 samples from G (the EMA copy when kept, eval mode) are scored per trial.
+
+Stacked MNIST (1,000 modes): three MNIST digits (train + test pool, as PacGAN) zero-padded to
+32x32 and stacked as RGB; a fixed set of 128,000 triples as in PacGAN. The DCGAN family at
+32 px trains on it; 26,000 samples are labelled channel by channel by our own CNN (>= 99 %
+test accuracy, trained once and cached as safetensors under the cache dir).
+
+Recipes are written LOSS[+OPTION...]: pack2, pack4, mbstd, ema, r1=10, gp=10, clip=0.01,
+ncritic=5, lr=1e-4 (both nets), lrg=.., lrd=.., beta1=.., beta2=.., dnorm=batch|layer|none,
+ls=0.1 (label smoothing), emakimg=2. E.g. `bce+pack2+ema`.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import Config, resolve
+from ..errors import ConfigError
+from ..metrics.modes import ModeScore, mean_sd, mixture, score_mixture, score_stacked
+from ..models.layers import apply_spectral_norm_
+from ..models.mlp import MLPGAN
+from ..registry import LOSSES
+from ..training.state import TrainState, build_optimizers, ema_beta, make_ema
+from ..training.step import train_step
+
+# --- the published numbers we compare against (PacGAN paper, Tables 1 and 2) ---------------------
+PUBLISHED = [
+    ("GAN (VEEGAN paper)", "1 / 99.3", "3.3 / 0.5", "99 / 3.4"),
+    ("VEEGAN", "8 / 52.9", "24.6 / 40", "150 / 2.95"),
+    ("PacGAN2", "7.9 / 95.6", "23.8 / 91.3", "1000 / 0.06"),
+    ("PacGAN4", "7.8 / 95.9", "24.8 / 93.6", "1000 / 0.07"),
+]
+GOAL = ("goal (best recipe)", "8.0 / >= 99", "25.0 / >= 97", "1000 / <= 0.05")
+
+DEFAULT_RECIPES = ["bce", "bce+pack2", "bce+pack4", "bce+mbstd", "wgan", "wgan-gp", "hinge"]
+
+# 2-D networks (see the module doc) and their training budget.
+TOY_G = [128, 128, 128, 128]
+TOY_D = [64, 64, 64]
+TOY_BATCH = 100
+TOY_STEPS = 3000
+TOY_EVAL = 2500
+
+# Stacked MNIST
+STACKED_TRAIN = 128_000
+STACKED_EVAL = 26_000
+STACKED_STEPS = 2000
+STACKED_BATCH = 64
+STACKED_NGF = 32
+STACKED_NDF = 32
+
+
+# --- recipes ---------------------------------------------------------------------------------------
+@dataclass
+class Recipe:
+    """A loss plus option overrides, parsed from 'LOSS[+OPTION...]'."""
+    spec: str
+    loss: str
+    settings: dict[str, Any] = field(default_factory=dict)  # config field -> value
+
+    @property
+    def pack(self) -> int:
+        return int(self.settings.get("pack", 1))
+
+
+_FLOAT_OPTS = {"r1": "r1", "gp": "gp", "clip": "clip", "lrg": "lr_g", "lrd": "lr_d", "beta1": "beta1",
+               "beta2": "beta2", "ls": "label_smoothing", "emakimg": "ema_kimg"}
+
+
+def parse_recipe(spec: str) -> Recipe:
+    """'bce+pack2+ema' -> Recipe('bce', {'pack': 2, 'ema': True}); errors name the bad part."""
+    parts = [p.strip() for p in spec.split("+") if p.strip()]
+    if not parts:
+        raise ConfigError("--recipes: empty recipe")
+    loss = parts[0]
+    LOSSES.get(loss, flag="--losses")
+    settings: dict[str, Any] = {}
+    for opt in parts[1:]:
+        key, _, val = opt.partition("=")
+        try:
+            if key.startswith("pack") and not val:
+                settings["pack"] = int(key[4:])
+            elif key in ("mbstd", "ema") and not val:
+                settings[key] = True
+            elif key == "ncritic":
+                settings["n_critic"] = int(val)
+            elif key == "lr":
+                settings["lr_g"] = settings["lr_d"] = float(val)
+            elif key == "dnorm":
+                settings["d_norm"] = val
+            elif key in _FLOAT_OPTS:
+                settings[_FLOAT_OPTS[key]] = float(val)
+            else:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"--options: cannot read '{opt}' in '{spec}'; use packN, mbstd, ema, r1=G, gp=L, "
+                              "clip=C, ncritic=N, lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, "
+                              "ls=S, emakimg=K") from None
+    return Recipe(spec, loss, settings)
+
+
+def expand_recipes(losses: str | None, options: str | None, recipes: str | None) -> list[Recipe]:
+    """The recipes to run: --recipes as given, plus every loss in --losses with every option set
+    in --options ('none' = no option); the default set when nothing is given."""
+    specs: list[str] = []
+    if recipes:
+        specs += [r for r in recipes.split(",") if r.strip()]
+    if losses:
+        opts = [o.strip() for o in (options or "none").split(",") if o.strip()]
+        for loss in losses.split(","):
+            for o in opts:
+                specs.append(loss.strip() if o == "none" else f"{loss.strip()}+{o}")
+    elif options:
+        raise ConfigError("--options needs --losses (or write full recipes with --recipes)")
+    if not specs:
+        specs = list(DEFAULT_RECIPES)
+    seen, out = set(), []
+    for s in specs:
+        r = parse_recipe(s)
+        if r.spec not in seen:
+            seen.add(r.spec)
+            out.append(r)
+    return out
+
+
+def recipe_config(recipe: Recipe, *, model: str, size: int, channels: int, batch: int, nz: int,
+                  ngf: int = 8, ndf: int = 8, d_norm: str | None = None) -> Config:
+    """A resolved Config for `recipe` (the loss fills what the recipe leaves unset)."""
+    cfg = Config()
+    cfg.data.path, cfg.data.size, cfg.data.channels = "bench", size, channels
+    cfg.model.model, cfg.model.nz, cfg.model.ngf, cfg.model.ndf = model, nz, ngf, ndf
+    cfg.model.d_norm = d_norm
+    cfg.loss.loss = recipe.loss
+    cfg.train.batch, cfg.train.steps, cfg.train.precision = batch, 1, "fp32"
+    for k, v in recipe.settings.items():
+        cfg.set(k, v)
+    return resolve(cfg)
+
+
+def _loop(state: TrainState, cfg: Config, next_batch: Callable[[], torch.Tensor], steps: int,
+          on_step: Callable[[int, dict], None] | None = None) -> None:
+    """`steps` calls of the project's train_step with the loss from `cfg`, fp32."""
+    loss = LOSSES.get(cfg.loss.loss)(cfg)
+    phases = loss.phases()
+    beta = (lambda seen: ema_beta(cfg, seen)) if state.ema is not None else None
+    for opt in state.optimizers.values():  # multi-tensor kernels: same arithmetic, less overhead
+        for group in opt.param_groups:
+            group["foreach"] = True
+    state.model.train()
+    for i in range(steps):
+        logs, _ = train_step(state, phases, next_batch, contextlib.nullcontext, beta)
+        if on_step is not None:
+            on_step(i, logs)
+
+
+# --- 2-D suite -------------------------------------------------------------------------------------
+def toy_model(cfg: Config, g_widths: list[int] | None = None, d_widths: list[int] | None = None) -> MLPGAN:
+    """The 2-D benchmark networks from the mlp family; the critic as the loss declares it.
+
+    PyTorch's default init replaces the DCGAN init here: with N(0, 0.02) weights and zero
+    biases every ReLU kink of D starts at the origin, and Adam needs thousands of steps of
+    ~lr to move them out to the modes (radius 1 to 4).
+    """
+    spec = LOSSES.get(cfg.loss.loss)(cfg).critic_spec()
+    model = MLPGAN(2, (2,), list(g_widths or TOY_G), list(d_widths or TOY_D), dataclasses.replace(spec, spectral=False),
+                   final_tanh=False)
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.BatchNorm1d, nn.LayerNorm)):
+            m.reset_parameters()
+    if spec.spectral:
+        apply_spectral_norm_(model.D)
+    return model
+
+
+def train_2d(spec: str, data: str, steps: int = TOY_STEPS, seed: int = 0, batch: int = TOY_BATCH,
+             n_eval: int | None = None, g_widths: list[int] | None = None,
+             d_widths: list[int] | None = None) -> dict:
+    """Train one recipe on the 'ring' or 'grid' mixture and score 2,500 samples.
+
+    Returns the ModeScore as a dict plus `seconds` (training + scoring wall time).
+    """
+    t0 = time.perf_counter()
+    recipe = parse_recipe(spec)
+    means, sigma = mixture(data)
+    torch.manual_seed(seed)
+    cfg = recipe_config(recipe, model="mlp", size=32, channels=1, batch=batch * recipe.pack, nz=2,
+                        d_norm=recipe.settings.get("d_norm", "none"))
+    model = toy_model(cfg, g_widths, d_widths)
+    state = TrainState(model, build_optimizers(cfg, model), make_ema(model) if cfg.train.ema else None,
+                       fixed_z=torch.zeros(1, 2), fixed_real=torch.zeros(1, 2))
+    # The networks see the data in units of the mixture's extent (ring 1, grid 4), as images are
+    # scaled to [-1, 1]; samples are scaled back before scoring.
+    extent = float(np.abs(means).max())
+    m = torch.as_tensor(means / extent, dtype=torch.float32)
+    gen = torch.Generator().manual_seed(10_000 + seed)  # data stream independent of the model RNG
+    b = cfg.train.batch
+
+    def next_batch() -> torch.Tensor:
+        k = torch.randint(len(m), (b,), generator=gen)
+        return m[k] + (sigma / extent) * torch.randn(b, 2, generator=gen)  # [B, 2]
+
+    _loop(state, cfg, next_batch, steps)
+    # One batch of 2,500 with batch-norm batch statistics: the running averages lag the last
+    # steps' weights (and the EMA copy's buffers belong to the raw G), which costs precision.
+    G = state.sampling_generator().train()
+    with torch.no_grad():
+        z = torch.randn(n_eval or TOY_EVAL, 2, generator=torch.Generator().manual_seed(20_000 + seed))
+        x = G(z).numpy() * extent
+    score = score_mixture(x, data)
+    return {**score.to_dict(), "seconds": time.perf_counter() - t0, "finite": bool(np.isfinite(x).all())}
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)  # small networks: one thread per process beats oversubscribed cores
+
+
+def _run_jobs(jobs: list[tuple], fn: Callable, workers: int, log: Callable[[str], None]) -> list:
+    """Run fn(*job) for every job, in `workers` processes (1 = in this process), keeping order."""
+    results: list = [None] * len(jobs)
+    if workers <= 1:
+        for i, job in enumerate(jobs):
+            results[i] = fn(*job)
+            log(_job_line(job, results[i], i + 1, len(jobs)))
+        return results
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init) as ex:
+        futures = {ex.submit(fn, *job): i for i, job in enumerate(jobs)}
+        done = 0
+        for fut in cf.as_completed(futures):
+            i = futures[fut]
+            results[i] = fut.result()
+            done += 1
+            log(_job_line(jobs[i], results[i], done, len(jobs)))
+    return results
+
+
+def _job_line(job, r: dict, done: int, total: int) -> str:
+    spec, data, _steps, seed = job[:4]
+    quality = (f"{100 * r['confident']:.0f}% confident labels" if "confident" in r
+               else f"{100 * r['high_quality']:.1f}% HQ")
+    return (f"[{done}/{total}] {spec:<22} {data:<7} seed {seed}: {r['modes']}/{r['n_modes']} modes, "
+            f"{quality}, KL {r['reverse_kl']:.3f}  ({r['seconds']:.0f}s)")
+
+
+def run_2d_suite(recipes: list[Recipe], *, trials: int = 10, steps: int = TOY_STEPS, seed: int = 0,
+                 workers: int = 1, datasets=("ring", "grid"), log: Callable[[str], None] = print) -> dict:
+    """Every recipe on every mixture for `trials` seeds. Returns {spec: {data: summary}}."""
+    jobs = [(r.spec, d, steps, seed + t) for r in recipes for d in datasets for t in range(trials)]
+    t0 = time.perf_counter()
+    results = _run_jobs(jobs, train_2d, workers, log)
+    out: dict[str, dict] = {}
+    for job, r in zip(jobs, results):
+        out.setdefault(job[0], {}).setdefault(job[1], []).append(r)
+    summary = {spec: {d: summarize_trials(rs) for d, rs in per.items()} for spec, per in out.items()}
+    summary["_meta"] = {"suite": "2d", "trials": trials, "steps": steps, "batch": TOY_BATCH,
+                        "G": TOY_G, "D": TOY_D, "workers": workers,
+                        "wall_seconds": time.perf_counter() - t0}
+    return summary
+
+
+def summarize_trials(rs: list[dict]) -> dict:
+    """Mean and sd over trials of modes, HQ % and reverse KL."""
+    modes = mean_sd([r["modes"] for r in rs])
+    hq = mean_sd([100 * r["high_quality"] for r in rs])
+    kl = mean_sd([r["reverse_kl"] for r in rs])
+    return {"trials": len(rs), "modes": modes, "hq": hq, "kl": kl, "n_modes": rs[0]["n_modes"],
+            "seconds": float(np.mean([r["seconds"] for r in rs])),
+            "per_trial": [{k: r[k] for k in ("modes", "high_quality", "reverse_kl")} for r in rs]}
+
+
+# --- Stacked MNIST ---------------------------------------------------------------------------------
+MNIST_CANDIDATES = ("data/mnist/mnist.npz", "../shared/data/mnist/mnist.npz", "/work/shared/data/mnist/mnist.npz")
+
+
+def find_mnist(path: str | None = None) -> Path:
+    """mnist.npz from --mnist, $ARTISTRY_MNIST, or the usual places; ConfigError when absent."""
+    cands = [path] if path else [os.environ.get("ARTISTRY_MNIST")] + list(MNIST_CANDIDATES)
+    for c in cands:
+        if c and Path(c).is_file():
+            return Path(c)
+    raise ConfigError(f"--mnist: no mnist.npz found (looked at {', '.join(c for c in cands if c)}); "
+                      "give the file with --mnist (keys train_images, train_labels, test_images, test_labels)")
+
+
+def load_mnist(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as d:
+        return {k: d[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
+
+
+class DigitClassifier(nn.Module):
+    """A small CNN for 28x28 digits in [-1, 1]: two 5x5 conv blocks and two dense layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),   # [N, 16, 14, 14]
+            nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # [N, 32, 7, 7]
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(32 * 49, 128), nn.ReLU(), nn.Dropout(0.25),
+            nn.Linear(128, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, 1, 28, 28] -> [N, 10]
+        return self.net(x)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor, batch: int = 2000) -> torch.Tensor:
+        self.eval()
+        return torch.cat([self(x[i:i + batch]).argmax(1) for i in range(0, x.shape[0], batch)])
+
+
+def _to_unit(u8: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(u8).float().div_(127.5).sub_(1.0)
+
+
+def train_classifier(mnist: dict[str, np.ndarray], epochs: int = 3, seed: int = 0,
+                     log: Callable[[str], None] = print) -> tuple[DigitClassifier, float]:
+    """Adam, batch 128, random +-2 px shifts; returns (classifier, test accuracy)."""
+    torch.manual_seed(seed)
+    clf = DigitClassifier()
+    opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=epochs * math.ceil(60000 / 128))
+    x = _to_unit(mnist["train_images"])[:, None]   # [60000, 1, 28, 28]
+    y = torch.from_numpy(mnist["train_labels"].astype(np.int64))
+    xt = _to_unit(mnist["test_images"])[:, None]
+    yt = torch.from_numpy(mnist["test_labels"].astype(np.int64))
+    for ep in range(epochs):
+        clf.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(x))
+        for i in range(0, len(x), 128):
+            idx = perm[i:i + 128]
+            xb = x[idx]
+            dx, dy = (int(v) for v in torch.randint(-2, 3, (2,)))
+            xb = torch.roll(xb, shifts=(dy, dx), dims=(2, 3))
+            loss = nn.functional.cross_entropy(clf(xb), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        acc = float((clf.predict(xt) == yt).float().mean())
+        log(f"  classifier epoch {ep + 1}/{epochs}: test accuracy {100 * acc:.2f}% ({time.perf_counter() - t0:.0f}s)")
+    return clf, acc
+
+
+def mnist_classifier(mnist_path: Path, cache_dir: str | Path | None = None, epochs: int = 3,
+                     log: Callable[[str], None] = print) -> tuple[DigitClassifier, float]:
+    """The cached digit classifier for this mnist.npz (trained on first use), and its test accuracy."""
+    from safetensors.torch import load_file, save_file
+
+    from ..data.cache import default_cache_dir
+
+    digest = hashlib.sha1(Path(mnist_path).read_bytes()).hexdigest()[:16]
+    folder = Path(cache_dir) if cache_dir else default_cache_dir() / "mnist_classifier"
+    weights, meta = folder / f"{digest}-e{epochs}.safetensors", folder / f"{digest}-e{epochs}.json"
+    clf = DigitClassifier()
+    if weights.is_file() and meta.is_file():
+        clf.load_state_dict(load_file(weights))
+        acc = json.loads(meta.read_text())["test_accuracy"]
+        log(f"  classifier: cached {weights} (test accuracy {100 * acc:.2f}%)")
+        return clf.eval(), acc
+    log(f"  classifier: training a digit CNN on {mnist_path} ({epochs} epochs)")
+    clf, acc = train_classifier(load_mnist(mnist_path), epochs=epochs, log=log)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = weights.with_suffix(".tmp")
+    save_file({k: v.contiguous() for k, v in clf.state_dict().items()}, str(tmp))
+    os.replace(tmp, weights)
+    meta.write_text(json.dumps({"test_accuracy": acc, "epochs": epochs, "mnist_sha1_16": digest}))
+    return clf.eval(), acc
+
+
+def stacked_pool(mnist: dict[str, np.ndarray]) -> np.ndarray:
+    """All 70,000 MNIST digits zero-padded to 32x32 (background -1 after scaling), uint8 [N, 32, 32]."""
+    d = np.concatenate([mnist["train_images"], mnist["test_images"]])
+    return np.pad(d, ((0, 0), (2, 2), (2, 2)))
+
+
+def classify_stacked(clf: DigitClassifier, images: torch.Tensor, confidence: list | None = None) -> np.ndarray:
+    """Digits per channel of 32x32 stacked images in [-1, 1], [N, 3, 32, 32] -> [N, 3].
+
+    With `confidence` (a list), appends the fraction of channels labelled with softmax >= 0.9.
+    """
+    x = images[:, :, 2:30, 2:30].float()            # undo the padding: [N, 3, 28, 28]
+    out = []
+    for c in range(3):
+        xc = x[:, c:c + 1].contiguous()
+        if confidence is not None and isinstance(clf, DigitClassifier):
+            with torch.no_grad():
+                clf.eval()
+                p = torch.softmax(clf(xc), dim=1)
+            confidence.append(float((p.max(1).values >= 0.9).float().mean()))
+            out.append(p.argmax(1).numpy())
+        else:
+            out.append(clf.predict(xc).numpy())
+    return np.stack(out, axis=1)
+
+
+def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_STEPS, seed: int = 0,
+                  batch: int = STACKED_BATCH, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
+                  log: Callable[[str], None] = print) -> TrainState:
+    """Train the DCGAN family at 32 px on Stacked MNIST with `spec`'s loss and options."""
+    from ..build import build_model
+
+    recipe = parse_recipe(spec)
+    torch.manual_seed(seed)
+    cfg = recipe_config(recipe, model="dcgan", size=32, channels=3, batch=batch * recipe.pack, nz=100,
+                        ngf=ngf, ndf=ndf, d_norm=recipe.settings.get("d_norm"))
+    device = torch.device("cpu")
+    model, _ = build_model(cfg, device)
+    state = TrainState(model, build_optimizers(cfg, model), make_ema(model) if cfg.train.ema else None,
+                       fixed_z=torch.zeros(1, 100), fixed_real=torch.zeros(1, 3, 32, 32))
+    pool = torch.from_numpy(stacked_pool(mnist))                                   # [70000, 32, 32]
+    rng = np.random.default_rng(seed)
+    triples = torch.from_numpy(rng.integers(0, len(pool), size=(STACKED_TRAIN, 3)))  # PacGAN's 128k set
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    b = cfg.train.batch
+
+    def next_batch() -> torch.Tensor:
+        rows = triples[torch.randint(len(triples), (b,), generator=gen)]            # [B, 3]
+        x = pool[rows].float().div_(127.5).sub_(1.0)                                # [B, 3, 32, 32]
+        return x.contiguous(memory_format=torch.channels_last)
+
+    t0 = time.perf_counter()
+
+    def on_step(i: int, logs: dict) -> None:
+        if (i + 1) % max(1, steps // 10) == 0:
+            shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(logs.items())[:4])
+            log(f"  {spec}: step {i + 1}/{steps} ({time.perf_counter() - t0:.0f}s) {shown}")
+
+    _loop(state, cfg, next_batch, steps, on_step)
+    return state
+
+
+@torch.no_grad()
+def score_stacked_generator(G: nn.Module, clf: DigitClassifier, n: int = STACKED_EVAL, nz: int = 100,
+                            seed: int = 0, batch: int = 500, confidence: list | None = None) -> ModeScore:
+    """Label each channel of n generated samples (G in eval mode) and count the 1,000 modes.
+
+    With `confidence` (a list), appends the fraction of channels the classifier labels with
+    softmax >= 0.9: blurry non-digits get labels too, so a low value flags inflated counts.
+    """
+    G.eval()
+    gen = torch.Generator().manual_seed(20_000 + seed)
+    digits = []
+    for i in range(0, n, batch):
+        images = G(torch.randn(min(batch, n - i), nz, generator=gen))
+        digits.append(classify_stacked(clf, images, confidence))
+    if confidence is not None and confidence:
+        confidence[:] = [float(np.mean(confidence))]
+    return score_stacked(np.concatenate(digits))
+
+
+def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
+                  mnist_path: str | None = None, cache_dir: str | None = None, log: Callable[[str], None] = print) -> dict:
+    """One Stacked MNIST trial (`data` is 'stacked'): train, then label 26,000 samples."""
+    t0 = time.perf_counter()
+    path = find_mnist(mnist_path)
+    clf, _ = mnist_classifier(path, cache_dir, log=lambda s: None)
+    state = train_stacked(spec, load_mnist(path), steps, seed, ngf=ngf, ndf=ndf, log=log)
+    t_train = time.perf_counter() - t0
+    conf: list[float] = []
+    score = score_stacked_generator(state.sampling_generator(), clf, seed=seed, confidence=conf)
+    return {**score.to_dict(), "seconds": time.perf_counter() - t0, "train_seconds": t_train,
+            "confident": float(np.mean(conf))}
+
+
+def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, trials: int = 1, seed: int = 0,
+                      workers: int = 1, mnist_path: str | None = None, cache_dir: str | None = None,
+                      ngf: int = STACKED_NGF, ndf: int = STACKED_NDF, log: Callable[[str], None] = print) -> dict:
+    """Every recipe on Stacked MNIST for `trials` seeds. Returns {spec: {'stacked': summary}}."""
+    t_all = time.perf_counter()
+    path = find_mnist(mnist_path)
+    clf, acc = mnist_classifier(path, cache_dir, log=log)  # trained here once, cached for the workers
+    if acc < 0.99:
+        log(f"warning: the digit classifier reaches only {100 * acc:.2f}% (< 99%); mode counts are less reliable")
+    t_clf = time.perf_counter() - t_all
+    jobs = [(r.spec, "stacked", steps, seed + t, ngf, ndf, str(path), cache_dir)
+            for r in recipes for t in range(trials)]
+    results = _run_jobs(jobs, stacked_trial, workers, log)
+    out: dict[str, Any] = {}
+    for job, r in zip(jobs, results):
+        out.setdefault(job[0], []).append(r)
+    summary: dict[str, Any] = {}
+    for spec, rs in out.items():
+        summary[spec] = {"stacked": {**summarize_trials(rs), "confident": float(np.mean([r["confident"] for r in rs])),
+                                     "train_seconds": float(np.mean([r["train_seconds"] for r in rs]))}}
+    summary["_meta"] = {"suite": "stacked", "steps": steps, "trials": trials, "batch": STACKED_BATCH,
+                        "ngf": ngf, "ndf": ndf, "classifier_accuracy": acc, "classifier_seconds": t_clf,
+                        "workers": workers, "wall_seconds": time.perf_counter() - t_all}
+    return summary
+
+
+# --- reporting -------------------------------------------------------------------------------------
+def _cell_2d(s: dict | None) -> str:
+    if not s:
+        return "-"
+    (m, msd), (h, hsd) = s["modes"], s["hq"]
+    return f"{m:.1f} ± {msd:.1f} / {h:.1f} ± {hsd:.1f}"
+
+
+def _cell_stacked(s: dict | None) -> str:
+    if not s:
+        return "-"
+    (m, msd), (k, ksd) = s["modes"], s["kl"]
+    if s["trials"] > 1:
+        return f"{m:.0f} ± {msd:.0f} / {k:.2f} ± {ksd:.2f}"
+    return f"{m:.0f} / {k:.2f}"
+
+
+def format_tables(results: dict) -> str:
+    """Markdown: the published comparison table, then reverse KL and time per recipe."""
+    rows = [k for k in results if not k.startswith("_")]
+    lines = ["| method | ring modes / HQ% | grid modes / HQ% | Stacked MNIST modes / KL |",
+             "|---|---|---|---|"]
+    for name, ring, grid, st in PUBLISHED + [GOAL]:
+        lines.append(f"| {name} | {ring} | {grid} | {st} |")
+    for spec in rows:
+        r = results[spec]
+        lines.append(f"| **ours: {spec}** | {_cell_2d(r.get('ring'))} | {_cell_2d(r.get('grid'))} | "
+                     f"{_cell_stacked(r.get('stacked'))} |")
+    lines += ["", "| recipe | ring reverse KL | grid reverse KL | s/trial ring | s/trial grid | s/run stacked "
+                  "| stacked: confident labels |",
+              "|---|---|---|---|---|---|---|"]
+    for spec in rows:
+        r = results[spec]
+
+        def kl(d):
+            s = r.get(d)
+            return f"{s['kl'][0]:.3f} ± {s['kl'][1]:.3f}" if s else "-"
+
+        def secs(d):
+            s = r.get(d)
+            return f"{s['seconds']:.0f}" if s else "-"
+        st = r.get("stacked")
+        conf = f"{100 * st['confident']:.0f}%" if st and "confident" in st else "-"
+        lines.append(f"| {spec} | {kl('ring')} | {kl('grid')} | {secs('ring')} | {secs('grid')} | {secs('stacked')} "
+                     f"| {conf} |")
+    return "\n".join(lines) + "\n"
+
+
+def machine_line() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
+            f"{torch.get_num_threads()} threads, python {platform.python_version()}")
+
+
+def merge_results(path: Path, new: dict) -> dict:
+    """Merge `new` into the JSON results at `path` (per recipe and suite); returns the merged dict."""
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    for spec, per in new.items():
+        if spec == "_meta":
+            old.setdefault("_meta", {})[per["suite"]] = per
+        else:
+            old.setdefault(spec, {}).update(per)
+    return old
+
+
+def run_modes(suite: str, recipes: list[Recipe], *, trials: int, steps: int | None,
+              stacked_steps: int | None, stacked_trials: int, workers: int, seed: int, out: str | None,
+              mnist: str | None, cache_dir: str | None, command: str = "",
+              log: Callable[[str], None] = print) -> dict:
+    """Run the chosen suites, print the tables, and (with `out`) write/merge markdown + JSON."""
+    log(f"machine: {machine_line()}")
+    results: dict[str, Any] = {}
+    metas = {}
+    if suite in ("2d", "all"):
+        r2 = run_2d_suite(recipes, trials=trials, steps=steps or TOY_STEPS, seed=seed, workers=workers, log=log)
+        metas["2d"] = r2.pop("_meta")
+        for k, v in r2.items():
+            results.setdefault(k, {}).update(v)
+    if suite in ("stacked", "all"):
+        rs = run_stacked_suite(recipes, steps=stacked_steps or STACKED_STEPS, trials=stacked_trials, seed=seed,
+                               workers=workers, mnist_path=mnist, cache_dir=cache_dir, log=log)
+        metas["stacked"] = rs.pop("_meta")
+        for k, v in rs.items():
+            results.setdefault(k, {}).update(v)
+    for name, meta in metas.items():
+        meta["command"] = command
+        meta["machine"] = machine_line()
+        log(f"{name} suite: {meta['wall_seconds'] / 60:.1f} min wall")
+    table = format_tables(results)
+    print(table)
+    if out:
+        md = Path(out)
+        js = md.with_suffix(".json")
+        merged = results
+        for name, meta in metas.items():
+            merged = merge_results(js, {**results, "_meta": {**meta, "suite": name}})
+            results = {k: v for k, v in merged.items()}
+        md.parent.mkdir(parents=True, exist_ok=True)
+        js.write_text(json.dumps(merged, indent=1))
+        lines = ["<!-- written by `artistry bench modes`; raw numbers in the .json next to it -->", ""]
+        for name, meta in sorted(merged.get("_meta", {}).items()):
+            lines.append(f"- {name} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
+                         f"wall on {meta.get('machine', '')}")
+        lines += ["", format_tables(merged)]
+        md.write_text("\n".join(lines))
+        print(f"wrote {md} and {js}", file=sys.stderr)
+    return results

@@ -1,0 +1,92 @@
+"""`artistry bench WHAT`: benchmark harnesses. Flags -> one library call in artistry.bench.
+
+To add a benchmark: write `artistry/bench/<what>.py` with a `run_*` function, add its flags in
+`add_arguments` (one argument group per benchmark) and one entry in `_RUNNERS`.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+NAME = "bench"
+HELP = "benchmarks: mode coverage of each loss (modes)"
+DESCRIPTION = ("Run a benchmark harness.\n\n"
+               "  modes  mode coverage of every loss/option on the 2-D ring and grid mixtures and on\n"
+               "         Stacked MNIST, with PacGAN's definitions, next to the published numbers")
+EPILOG = """examples:
+  artistry bench modes --suite 2d --trials 3 --steps 1000                  # quick look, ~minutes
+  artistry bench modes --suite 2d --losses bce,hinge --options none,pack2,mbstd
+  artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out docs/benchmarks_modes_raw.md
+  artistry bench modes --suite stacked --recipes bce,hinge+ema --stacked-steps 2000
+
+recipes are LOSS[+OPTION...]; options: packN, mbstd, ema, r1=GAMMA, gp=LAMBDA, clip=C, ncritic=N,
+lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, ls=S, emakimg=K
+"""
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("what", choices=sorted(_RUNNERS), help="which benchmark to run")
+    m = p.add_argument_group("modes")
+    m.add_argument("--suite", choices=["2d", "stacked", "all"], default="2d",
+                   help="2d: ring + grid mixtures; stacked: Stacked MNIST; all: both [2d]")
+    m.add_argument("--losses", metavar="L1,L2", help="losses to run (bce, wgan, wgan-gp, hinge)")
+    m.add_argument("--options", metavar="O1,O2",
+                   help="option sets crossed with --losses, e.g. none,pack2,pack4,mbstd,ema,pack2+ema")
+    m.add_argument("--recipes", metavar="R1,R2",
+                   help="explicit recipes, e.g. bce,bce+pack2,hinge+ema (default: bce, bce+pack2, "
+                        "bce+pack4, bce+mbstd, wgan, wgan-gp, hinge)")
+    m.add_argument("--trials", type=int, default=10, help="2-D trials (seeds) per recipe and mixture [10]")
+    m.add_argument("--steps", type=int, default=None, help="2-D generator steps per trial [3000]")
+    m.add_argument("--stacked-steps", type=int, default=None, help="Stacked MNIST generator steps [2000]")
+    m.add_argument("--stacked-trials", type=int, default=1, help="Stacked MNIST trials per recipe [1]")
+    m.add_argument("--workers", type=int, default=1, help="parallel processes for the 2-D trials [1]")
+    m.add_argument("--threads", type=int, default=1,
+                   help="torch threads per process; small networks run best with 1 per core [1]")
+    m.add_argument("--seed", type=int, default=0, help="first seed [0]")
+    m.add_argument("--mnist", metavar="NPZ", help="mnist.npz (default: $ARTISTRY_MNIST or ../shared/data/mnist)")
+    m.add_argument("--cache-dir", metavar="DIR", help="where the digit classifier is cached "
+                   "(default $ARTISTRY_CACHE/mnist_classifier or ~/.cache/artistry/mnist_classifier)")
+    m.add_argument("--out", metavar="FILE.md", help="write the tables here (and raw numbers to FILE.json); "
+                   "results for other recipes/suites already in FILE.json are kept")
+
+
+def _run_modes(args: argparse.Namespace) -> int:
+    from ...bench.modes import expand_recipes, run_modes
+    from ...errors import ConfigError
+
+    for flag, v in (("--trials", args.trials), ("--stacked-trials", args.stacked_trials),
+                    ("--workers", args.workers), ("--threads", args.threads), ("--steps", args.steps or 1),
+                    ("--stacked-steps", args.stacked_steps or 1)):
+        if v < 1:
+            raise ConfigError(f"{flag}: must be at least 1, got {v}")
+    recipes = expand_recipes(args.losses, args.options, args.recipes)
+    import torch
+    torch.set_num_threads(max(1, args.threads))
+    command = _command_line(args, ("suite", "losses", "options", "recipes", "trials", "steps", "stacked_steps",
+                                   "stacked_trials", "workers", "threads", "seed", "out"))
+    run_modes(args.suite, recipes, trials=args.trials, steps=args.steps, stacked_steps=args.stacked_steps,
+              stacked_trials=args.stacked_trials, workers=args.workers, seed=args.seed, out=args.out,
+              mnist=args.mnist, cache_dir=args.cache_dir, command=command,
+              log=lambda s: print(s, file=sys.stderr, flush=True))
+    return 0
+
+
+def _command_line(args: argparse.Namespace, names: tuple[str, ...]) -> str:
+    """The equivalent command line (for the report), from the parsed flags."""
+    parts = ["artistry", "bench", args.what]
+    for n in names:
+        v = getattr(args, n, None)
+        if v is not None:
+            parts += ["--" + n.replace("_", "-"), shlex.quote(str(v))]
+    return " ".join(parts)
+
+
+# what -> runner. `speed` and `quality` go here (artistry/bench/speed.py, quality.py).
+_RUNNERS = {
+    "modes": _run_modes,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    return _RUNNERS[args.what](args)

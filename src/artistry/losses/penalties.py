@@ -1,0 +1,56 @@
+"""Critic regularisers shared by the adversarial losses: weight clipping, gradient penalty, R1.
+
+Each works with any critic loss and any model family (it only uses `model.discriminate`
+and `model.param_groups()`), so `--gp`, `--clip` and `--r1` combine freely with `--loss`.
+The double-backward penalties run in fp32 even when the trainer runs bf16 autocast.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..models.base import GenerativeModel
+
+
+@torch.no_grad()
+def clip_weights_(model: GenerativeModel, bound: float, group: str = "D") -> None:
+    """WGAN (Arjovsky et al. 2017): clamp every critic parameter to [-bound, bound] in place."""
+    for p in model.param_groups()[group]:
+        p.clamp_(-bound, bound)
+
+
+def _input_grad_norms_sq(model: GenerativeModel, x: torch.Tensor) -> torch.Tensor:
+    """||d D(x) / d x||^2 per critic input (one packed group of `pack` samples), [N / pack].
+
+    Forward and the differentiable backward both run with autocast off: with create_graph the
+    backward ops are recorded like forward ops and would otherwise be cast to bf16 too.
+    """
+    pack = getattr(model, "pack", 1)
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        out = model.discriminate(x).float()
+        (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
+        return grad.float().reshape(x.shape[0] // pack, -1).square().sum(dim=1)
+
+
+def gradient_penalty(model: GenerativeModel, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2] on random interpolates.
+
+    x_hat = eps * real + (1 - eps) * fake with eps ~ U[0, 1] per critic input; with PacGAN
+    packing one eps is shared by the `pack` samples the critic sees together, so the norm is
+    that of the critic's (packed) input. Returns the unweighted penalty (a scalar).
+    """
+    pack = getattr(model, "pack", 1)
+    n = real.shape[0]
+    eps = torch.rand(n // pack, device=real.device).repeat_interleave(pack)
+    eps = eps.reshape(n, *([1] * (real.dim() - 1)))
+    x_hat = torch.lerp(fake.detach().float(), real.detach().float(), eps).requires_grad_(True)
+    norms = _input_grad_norms_sq(model, x_hat).add(1e-12).sqrt()
+    return (norms - 1.0).square().mean()
+
+
+def r1_penalty(model: GenerativeModel, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): E[||grad_x D(x)||_2^2] on real images, unweighted.
+
+    The loss adds gamma / 2 times this, as in the paper and StyleGAN2.
+    """
+    x = real.detach().float().requires_grad_(True)
+    return _input_grad_norms_sq(model, x).mean()

@@ -1,0 +1,194 @@
+"""Mode counting on hand-built sample sets with known answers, and the bench harness plumbing."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from artistry.bench import modes as bench
+from artistry.errors import ConfigError
+from artistry.metrics.modes import (grid_means, mixture, reverse_kl, ring_means, sample_mixture, score_2d,
+                                    score_mixture, score_stacked)
+
+
+# --- the metric ----------------------------------------------------------------------------------
+def test_mixture_definitions_match_pacgan():
+    ring = ring_means()
+    assert ring.shape == (8, 2) and np.allclose(np.linalg.norm(ring, axis=1), 1.0)
+    assert np.allclose(ring[2], [0, 1], atol=1e-12)
+    grid = grid_means()
+    assert grid.shape == (25, 2) and set(np.unique(grid)) == {-4.0, -2.0, 0.0, 2.0, 4.0}
+    assert mixture("ring")[1] == 0.01 and mixture("grid")[1] == 0.05
+    with pytest.raises(ValueError, match="ring, grid"):
+        mixture("spiral")
+
+
+def test_samples_from_the_target_itself_score_perfectly():
+    rng = np.random.default_rng(0)
+    for name, k in (("ring", 8), ("grid", 25)):
+        s = score_mixture(sample_mixture(name, 2500, rng), name)
+        assert s.modes == k
+        assert s.high_quality > 0.98          # 3 sigma keeps ~98.9 % of a 2-D Gaussian
+        assert s.reverse_kl < 0.02
+
+
+def test_collapse_onto_one_mode():
+    x = np.tile(ring_means()[3], (100, 1))
+    s = score_mixture(x, "ring")
+    assert (s.modes, s.high_quality) == (1, 1.0)
+    assert s.reverse_kl == pytest.approx(math.log(8))
+    assert s.counts[3] == 100
+
+
+def test_high_quality_threshold_is_three_sigma():
+    m = ring_means()[0]
+    inside = m + np.array([0.0, 2.9 * 0.01])
+    outside = m + np.array([0.0, 3.1 * 0.01])
+    s = score_mixture(np.stack([inside, outside]), "ring")
+    assert s.high_quality == 0.5 and s.modes == 1
+    # a mode hit only by low-quality samples is not captured
+    s = score_mixture(np.stack([outside] * 5 + [ring_means()[4]]), "ring")
+    assert s.modes == 1 and s.counts[0] == 0 and s.counts[4] == 1
+
+
+def test_counts_use_the_nearest_mode_and_kl_only_high_quality_samples():
+    means = grid_means()
+    x = np.concatenate([np.tile(means[0], (30, 1)), np.tile(means[24], (10, 1)),
+                        np.full((60, 2), 1.0)])                 # 60 points between modes
+    s = score_2d(x, means, 0.05)
+    assert s.modes == 2 and s.high_quality == pytest.approx(0.4)
+    p = np.array([0.75, 0.25])
+    assert s.reverse_kl == pytest.approx(float(np.sum(p * np.log(p * 25))))
+
+
+def test_reverse_kl_formula():
+    assert reverse_kl(np.array([5, 5, 5, 5])) == pytest.approx(0.0)
+    assert reverse_kl(np.array([3, 1, 0, 0])) == pytest.approx(0.75 * math.log(3))
+    assert math.isnan(reverse_kl(np.zeros(4)))
+
+
+def test_stacked_mnist_modes_and_kl():
+    all_modes = np.array([(a, b, c) for a in range(10) for b in range(10) for c in range(10)])
+    s = score_stacked(np.concatenate([all_modes, all_modes]))
+    assert (s.modes, s.n_modes) == (1000, 1000) and s.reverse_kl == pytest.approx(0.0, abs=1e-12)
+    s = score_stacked(np.tile([[1, 2, 3]], (26, 1)))
+    assert s.modes == 1 and s.reverse_kl == pytest.approx(math.log(1000))
+    assert s.counts[123] == 26   # mode index is the three digits read as a number
+    s = score_stacked(np.array([[0, 0, 0], [0, 0, 1], [0, 0, 1], [9, 9, 9]]))
+    assert s.modes == 3
+
+
+# --- recipes ---------------------------------------------------------------------------------------
+def test_parse_recipe():
+    r = bench.parse_recipe("bce+pack4+mbstd+ema+r1=0.5+lr=1e-4+ncritic=2+dnorm=layer")
+    assert r.loss == "bce" and r.pack == 4
+    assert r.settings == {"pack": 4, "mbstd": True, "ema": True, "r1": 0.5, "lr_g": 1e-4, "lr_d": 1e-4,
+                          "n_critic": 2, "d_norm": "layer"}
+    with pytest.raises(ConfigError, match="--losses"):
+        bench.parse_recipe("lsgan")
+    with pytest.raises(ConfigError, match="'packs'"):
+        bench.parse_recipe("bce+packs")
+
+
+def test_expand_recipes():
+    specs = [r.spec for r in bench.expand_recipes("bce,hinge", "none,pack2", None)]
+    assert specs == ["bce", "bce+pack2", "hinge", "hinge+pack2"]
+    assert [r.spec for r in bench.expand_recipes(None, None, None)] == bench.DEFAULT_RECIPES
+    assert [r.spec for r in bench.expand_recipes("bce", None, "bce,wgan")] == ["bce", "wgan"]
+    with pytest.raises(ConfigError, match="--options needs --losses"):
+        bench.expand_recipes(None, "pack2", None)
+
+
+def test_recipe_config_takes_the_loss_defaults_and_the_options():
+    cfg = bench.recipe_config(bench.parse_recipe("wgan-gp+pack2+ema"), model="mlp", size=32, channels=1,
+                              batch=200, nz=2, d_norm="none")
+    assert (cfg.loss.pack, cfg.train.ema, cfg.loss.gp, cfg.loss.n_critic, cfg.optim.lr_g) == (2, True, 10.0, 5, 1e-4)
+
+
+# --- the harness (a few steps: plumbing, not quality) ---------------------------------------------
+@pytest.mark.parametrize("spec", ["bce+pack2+ema", "hinge+mbstd"])
+def test_train_2d_runs_the_real_losses(spec):
+    r = bench.train_2d(spec, "ring", steps=3, seed=1, n_eval=200, g_widths=[16] * 4, d_widths=[16] * 3)
+    assert r["finite"] and r["n_modes"] == 8 and 0 <= r["modes"] <= 8 and len(r["counts"]) == 8
+    assert r["seconds"] > 0
+
+
+def test_toy_model_is_two_dimensional_with_the_losses_critic():
+    cfg = bench.recipe_config(bench.parse_recipe("hinge+pack2"), model="mlp", size=32, channels=1,
+                              batch=8, nz=2, d_norm="none")
+    model = bench.toy_model(cfg, [8] * 4, [8] * 3)
+    assert model.generate(torch.randn(6, 2)).shape == (6, 2)
+    assert model.discriminate(torch.randn(6, 2)).shape == (3,)
+    assert any(torch.nn.utils.parametrize.is_parametrized(m) for m in model.D.modules())
+
+
+def test_suite_summary_and_tables(monkeypatch):
+    def fake_train(spec, data, steps, seed):
+        k = 8 if data == "ring" else 25
+        return {"modes": k - seed % 2, "n_modes": k, "high_quality": 0.9, "reverse_kl": 0.1,
+                "counts": [1] * k, "seconds": 1.0, "finite": True}
+    monkeypatch.setattr(bench, "train_2d", fake_train)
+    res = bench.run_2d_suite([bench.parse_recipe("bce")], trials=2, steps=5, log=lambda s: None)
+    ring = res["bce"]["ring"]
+    assert ring["modes"][0] == pytest.approx(7.5) and ring["hq"][0] == pytest.approx(90.0)
+    table = bench.format_tables({k: v for k, v in res.items() if k != "_meta"})
+    assert "| PacGAN2 | 7.9 / 95.6 | 23.8 / 91.3 | 1000 / 0.06 |" in table
+    assert "**ours: bce** | 7.5 ± 0.7 / 90.0 ± 0.0 | 24.5 ± 0.7 / 90.0 ± 0.0 | - |" in table
+
+
+def test_cli_bench_modes_writes_and_merges_the_report(tmp_path, monkeypatch, capsys):
+    from artistry.cli.main import app
+    monkeypatch.setattr(bench, "TOY_G", [8] * 4)
+    monkeypatch.setattr(bench, "TOY_D", [8] * 3)
+    monkeypatch.setattr(bench, "TOY_EVAL", 100)
+    out = tmp_path / "modes.md"
+    assert app(["bench", "modes", "--recipes", "bce", "--trials", "1", "--steps", "2", "--out", str(out)]) == 0
+    assert app(["bench", "modes", "--recipes", "wgan", "--trials", "1", "--steps", "1", "--out", str(out)]) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert {"bce", "wgan"} <= set(data) and data["bce"]["ring"]["trials"] == 1
+    text = out.read_text()
+    assert "ours: bce" in text and "ours: wgan" in text and "artistry bench modes" in text
+    assert "GAN (VEEGAN paper)" in capsys.readouterr().out
+    assert app(["bench", "modes", "--trials", "0"]) == 1
+
+
+# --- Stacked MNIST pieces on a tiny fake MNIST ------------------------------------------------------
+@pytest.fixture
+def fake_mnist(tmp_path):
+    rng = np.random.default_rng(0)
+    lab = np.arange(200) % 10
+    img = rng.integers(0, 256, (200, 28, 28)).astype(np.uint8)
+    path = tmp_path / "mnist.npz"
+    np.savez(path, train_images=img, train_labels=lab.astype(np.uint8), test_images=img[:50],
+             test_labels=lab[:50].astype(np.uint8))
+    return path
+
+
+def test_classifier_is_trained_once_then_cached(fake_mnist, tmp_path, monkeypatch):
+    clf, acc = bench.mnist_classifier(fake_mnist, tmp_path / "clf", epochs=1, log=lambda s: None)
+    assert 0.0 <= acc <= 1.0   # 2 optimizer steps on 200 fake digits: accuracy is not the point here
+    assert list((tmp_path / "clf").glob("*.safetensors"))
+
+    def boom(*a, **k):
+        raise AssertionError("retrained")
+    monkeypatch.setattr(bench, "train_classifier", boom)
+    clf2, acc2 = bench.mnist_classifier(fake_mnist, tmp_path / "clf", epochs=1, log=lambda s: None)
+    assert acc2 == acc
+    x = torch.randn(3, 1, 28, 28)
+    assert torch.equal(clf.predict(x), clf2.predict(x))
+
+
+def test_stacked_pieces(fake_mnist):
+    mnist = bench.load_mnist(fake_mnist)
+    pool = bench.stacked_pool(mnist)
+    assert pool.shape == (250, 32, 32) and pool[:, :2].max() == 0   # padded 28 -> 32
+    state = bench.train_stacked("bce+pack2", mnist, steps=1, batch=4, ngf=4, ndf=4, log=lambda s: None)
+
+    class ConstantDigits(torch.nn.Module):  # predicts digit = (sum of pixels > 0)
+        def predict(self, x):
+            return (x.flatten(1).sum(1) > 0).long()
+    score = bench.score_stacked_generator(state.sampling_generator(), ConstantDigits(), n=30, batch=16)
+    assert 1 <= score.modes <= 8 and score.n_modes == 1000 and sum(score.counts) == 30
