@@ -213,9 +213,9 @@ def resolve(cfg: Config) -> Config:
         t.max_minutes = DEFAULT_MINUTES
     total = total_images(cfg)
     if t.sample_every is None:
-        t.sample_every = max(t.batch, total // 40) if total else 4000
+        t.sample_every = max(t.batch, total // 40) if total else 1000
     if t.checkpoint_every is None:
-        t.checkpoint_every = max(t.batch, total // 5) if total else 20000
+        t.checkpoint_every = max(t.batch, total // 5) if total else 5000
     validate(cfg)
     return cfg
 
