@@ -170,6 +170,56 @@ class LoadedRun:
         """n images from seeds seed, seed+1, ..., as uint8 [n, C, H, W]."""
         return self.images_from_latents(self.latents(range(seed, seed + n)), batch_size)
 
+    def _pixels_to_tensor(self, images: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.asarray(images, dtype=np.float32))  # a fresh, writable copy
+        return (x / 127.5 - 1.0).to(self.device)  # [N, C, H, W] in [-1, 1]
+
+    @torch.no_grad()
+    def encode(self, images: np.ndarray, batch_size: int = 64) -> torch.Tensor:
+        """Posterior means of a VAE run for uint8 images [N, C, H, W] at the run's size -> [N, nz].
+
+        Prepare files like the dataset with `data.load_image(path, size, fit, channels)`.
+        """
+        if not hasattr(self.model, "encode"):
+            raise ConfigError(f"{self.run_dir} is a '{self.config.model.model}' run, which has no "
+                              "encoder; only vae runs can encode images")
+        images = np.asarray(images)
+        want = tuple(self.model.image_shape)
+        if images.ndim != 4 or tuple(images.shape[1:]) != want:
+            raise ConfigError(f"images must be [N, {want[0]}, {want[1]}, {want[2]}] for {self.run_dir}, "
+                              f"got {list(images.shape)}")
+        out = [self.model.encode(self._pixels_to_tensor(images[i:i + batch_size]))[0]
+               for i in range(0, len(images), batch_size)]
+        return torch.cat(out).float()
+
+    @torch.no_grad()
+    def denoise(self, images: np.ndarray, batch_size: int = 16) -> np.ndarray:
+        """Clean uint8 images [N, C, H, W] (or one [C, H, W]) with a dae run, any size.
+
+        A greyscale denoiser cleans each channel of RGB images on its own; a colour one sees
+        greyscale images as grey RGB and returns their mean.
+        """
+        if not getattr(self.model, "can_denoise", False):
+            raise ConfigError(f"--denoise: {self.run_dir} is a '{self.config.model.model}' run; "
+                              "give a run trained with --model dae")
+        images = np.asarray(images)
+        single = images.ndim == 3
+        batch = images[None] if single else images  # [N, C, H, W]
+        n, c, h, w = batch.shape
+        want = self.model.image_shape[0]
+        if c == want:
+            x = batch
+        elif want == 1:  # each colour channel as its own greyscale image
+            x = batch.reshape(n * c, 1, h, w)
+        else:  # greyscale through a colour denoiser
+            x = np.repeat(batch, want, axis=1)
+        out = np.concatenate([tensor_to_uint8(self.G(self._pixels_to_tensor(x[i:i + batch_size])).float())
+                              for i in range(0, len(x), batch_size)])
+        if c != want:
+            out = out.reshape(n, c, h, w) if want == 1 else \
+                np.rint(out.astype(np.float32).mean(axis=1, keepdims=True)).astype(np.uint8)
+        return out[0] if single else out
+
     def training_images(self) -> np.ndarray:
         """The prepared training set this run was trained on, uint8 [N, C, H, W]."""
         return _prepare(self.config).images

@@ -14,12 +14,18 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b
 
 
-def loop_path(keys: torch.Tensor, frames: int) -> torch.Tensor:
-    """`frames` latents walking key 0 -> 1 -> ... -> last -> 0 by slerp. keys: [K, nz] -> [frames, nz]."""
+def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Straight-line interpolation; right for encoded (posterior-mean) latents, which are not on
+    the Gaussian shell that slerp preserves."""
+    return (1 - t) * a + t * b
+
+
+def loop_path(keys: torch.Tensor, frames: int, interp=slerp) -> torch.Tensor:
+    """`frames` latents walking key 0 -> 1 -> ... -> last -> 0 (slerp by default). [K, nz] -> [frames, nz]."""
     k = keys.shape[0]
     out = []
     for i in range(frames):
         pos = i * k / frames
         j = int(pos)
-        out.append(slerp(keys[j % k], keys[(j + 1) % k], pos - j))
+        out.append(interp(keys[j % k], keys[(j + 1) % k], pos - j))
     return torch.stack(out)

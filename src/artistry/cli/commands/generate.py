@@ -11,12 +11,17 @@ EPILOG = """examples:
   artistry generate runs/00000-demo --n 16 --out out/                # seeds 0..15
   artistry generate runs/00000-demo --n 64 --seed 7 --out out/ --grid
   artistry generate runs/00000-demo --n 8 --checkpoint best --out out/
+  artistry generate runs/00000-demo --n 16 --out out/ --denoise runs/00001-dae --bw --contour
+  artistry generate runs/00000-demo --n 16 --out out/ --bw --threshold 0.5 --upscale 2
 
 Image i is made from seed SEED+i, so the same seed always gives the same image.
+Post-processing steps (see `artistry postprocess --help`) run in the order given.
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ...postprocess import add_postprocess_arguments
+
     p.add_argument("run", metavar="RUN", help="run directory made by `artistry train`")
     p.add_argument("--n", type=int, default=16, help="how many images [16]")
     p.add_argument("--seed", type=int, default=0, help="first seed [0]")
@@ -25,20 +30,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default="last", help="last, best or a step number [last]")
     p.add_argument("--batch", type=int, default=64, help="images per forward pass [64]")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
+    add_postprocess_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
     from ... import api
     from ...errors import ConfigError
     from ...io.images import make_grid, save_png
+    from ...postprocess import Pipeline
 
     if args.n < 1:
         raise ConfigError("--n must be at least 1")
     if args.batch < 1:
         raise ConfigError("--batch must be at least 1")
+    pipeline = Pipeline.from_args(args)  # checks the post-processing flags before generating
     loaded = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     images = loaded.generate(args.n, seed=args.seed, batch_size=args.batch)  # [N, C, H, W]
-    images = _postprocess(args, images)
+    images = _postprocess(pipeline, images)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for i, img in enumerate(images):
@@ -49,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _postprocess(args, images):
-    """Hook for post-processing flags (added by the postprocess command's options)."""
-    return images
+def _postprocess(pipeline, images):
+    """Apply the --denoise/--bw/--contour/--upscale steps (shared with `artistry postprocess`)."""
+    return pipeline(images) if pipeline else images

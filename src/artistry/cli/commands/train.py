@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"run directory: {run_dir}", file=sys.stderr)
     print(f"  samples: {run_dir / 'samples'}   timelapse: {run_dir / 'timelapse.gif'}   "
           f"losses: {run_dir / 'losses.png'}", file=sys.stderr)
-    print(f"  make images: artistry generate {run_dir} --n 16 --out {run_dir / 'generated'}",
-          file=sys.stderr)
+    from ...registry import MODELS
+    from ...runs import read_config
+    if MODELS.get(read_config(run_dir).model.model).can_sample:
+        print(f"  make images: artistry generate {run_dir} --n 16 --out {run_dir / 'generated'}",
+              file=sys.stderr)
+    else:  # a denoiser cleans images instead of making them
+        print(f"  clean images: artistry postprocess IN_DIR --out OUT_DIR --denoise {run_dir}", file=sys.stderr)
     return 0
