@@ -8,7 +8,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from .build import build_model, pick_device
+from .build import build_model, pick_device, use_channels_last
 from .config import Config, resolve
 from .errors import CheckpointError, ConfigError
 from .io.images import tensor_to_uint8
@@ -86,6 +86,9 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
 
     model, loss = build_model(cfg, device)
     t = cfg.train
+    if t.augment:
+        from .data.augment import DiffAugment
+        model.augment = DiffAugment(t.augment)
     state = TrainState(
         model=model,
         optimizers=build_optimizers(cfg, model),
@@ -94,7 +97,7 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         fixed_real=_fixed_real(dataset.images, t.n_samples, t.seed + 2).to(device),
     )
     loader = BatchLoader(dataset.images, t.batch, seed=t.seed, mirror=cfg.data.mirror,
-                         channels_last=True)
+                         channels_last=use_channels_last(device, t.precision))
     if resume is not None:
         meta = _restore_newest(run_dir, state)
         loader.load_state_dict(meta["loader"])

@@ -98,3 +98,17 @@ def test_ema_half_life_ramps_up_early():
     assert early < late  # early on the average forgets faster
     assert abs(late - 0.5 ** (32 / 10_000)) < 1e-12
     assert abs(early - 0.5 ** (32 / 32)) < 1e-12  # half-life = 5% of 640 images
+
+
+def test_diffaugment_run_trains_and_resumes_exactly(tiny_config):
+    tiny_config.train.augment = "color,translation,cutout"
+    tiny_config.train.steps, tiny_config.train.name = 4, "full"
+    full = artistry.train(tiny_config, progress=False)
+    tiny_config.train.steps, tiny_config.train.name = 2, "split"
+    split = artistry.train(tiny_config, progress=False)
+    artistry.train(resume=split, overrides={"steps": 4}, progress=False)
+    a, _ = _weights(full)
+    b, _ = _weights(split)
+    for k in a:
+        if k.startswith("model."):
+            torch.testing.assert_close(a[k], b[k], rtol=1e-6, atol=1e-7, msg=k)
