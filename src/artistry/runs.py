@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 from .config import Config
 from .errors import CheckpointError, ConfigError
 from .io import checkpoint as ckpt
+from .io.atomic import write_text_atomic
 
 _RUN = re.compile(r"^(\d{5})-")
 
@@ -29,9 +29,7 @@ def new_run_dir(runs_dir: Path, name: str) -> Path:
 
 
 def write_json_atomic(path: Path, data) -> None:
-    tmp = Path(path).with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2))
 
 
 def read_config(run_dir: Path) -> Config:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 import os
-import uuid
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image
+
+from .atomic import write_atomic
 
 GRID_PAD_VALUE = 255  # white between grid cells: artworks read better on white than black
 
@@ -115,17 +116,4 @@ def save_gif(frames: Sequence[np.ndarray | Image.Image], path: str | os.PathLike
 
 
 def _write_atomically(path: Path, write) -> Path:
-    """Write via a temp file in the same folder, then os.replace: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name opened with "x" (not mkstemp, whose 0600 mode would stick to the result).
-    temp_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temp_path, "xb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        temp_path.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, write)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import write_text_atomic
 from .features import NETWORK_NAME, InceptionFeatures, check_protocol
 from .fid import fid_from_features
 from .kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS, kernel_inception_distance
@@ -165,16 +165,5 @@ def report_markdown(report: dict) -> str:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    """Temp file in the same folder, fsync, os.replace: readers never see half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temp, "x", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return path
+    """Readers never see half a report."""
+    return write_text_atomic(path, text)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from ..errors import ArtistryError, ConfigError, DataError
 from .features import FEATURE_DIM, NETWORK_NAME, read_image_folder
 from .fid import feature_stats
+from ..io.atomic import write_atomic
 
 STATS_FORMAT = 1  # bump when the file layout or the feature pipeline changes: old caches recompute
 
@@ -65,21 +65,10 @@ def images_key(images: np.ndarray) -> str:
 
 def save_feature_set(path: str | os.PathLike, feature_set: FeatureSet) -> Path:
     """Write a stats file atomically (temp file in the same folder, fsync, os.replace)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temp, "xb") as file:
-            np.savez(file, format=STATS_FORMAT, network=NETWORK_NAME, protocol=feature_set.protocol,
-                     resolution=feature_set.resolution, source=feature_set.source,
-                     features=feature_set.features.astype(np.float32))  # the network's own precision
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda file: np.savez(
+        file, format=STATS_FORMAT, network=NETWORK_NAME, protocol=feature_set.protocol,
+        resolution=feature_set.resolution, source=feature_set.source,
+        features=feature_set.features.astype(np.float32)))  # the network's own precision
 
 
 def load_feature_set(path: str | os.PathLike) -> FeatureSet:

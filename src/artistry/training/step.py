@@ -6,7 +6,7 @@ from typing import Callable
 
 import torch
 
-from ..losses.base import Loss, Phase
+from ..losses.base import Phase
 from .state import TrainState, update_ema
 
 
