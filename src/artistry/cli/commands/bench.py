@@ -10,11 +10,15 @@ import shlex
 import sys
 
 NAME = "bench"
-HELP = "benchmarks: mode coverage of each loss (modes)"
+HELP = "benchmarks: training speed (speed), mode coverage of each loss (modes)"
 DESCRIPTION = ("Run a benchmark harness.\n\n"
+               "  speed  training img/s of our DCGAN-64 against a tutorial-style fp32 DCGAN loop,\n"
+               "         alternating in one process, and their ratio\n"
                "  modes  mode coverage of every loss/option on the 2-D ring and grid mixtures and on\n"
                "         Stacked MNIST, with PacGAN's definitions, next to the published numbers")
 EPILOG = """examples:
+  artistry bench speed                                    # DCGAN-64, batch 64, --precision auto
+  artistry bench speed --precision fp32 --rounds 3 --steps 3
   artistry bench modes --suite 2d --trials 3 --steps 1000                  # quick look, ~minutes
   artistry bench modes --suite 2d --losses bce,hinge --options none,pack2,mbstd
   artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out docs/benchmarks_modes_raw.md
@@ -27,6 +31,11 @@ lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, ls=S, emakimg=K
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("what", choices=sorted(_RUNNERS), help="which benchmark to run")
+    s = p.add_argument_group("speed")
+    s.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="precision of our loop; the reference is always fp32 [auto]")
+    s.add_argument("--rounds", type=int, default=5, help="alternating timed rounds [5]")
+    s.add_argument("--batch", type=int, default=64, help="images per step [64]")
     m = p.add_argument_group("modes")
     m.add_argument("--suite", choices=["2d", "stacked", "all"], default="2d",
                    help="2d: ring + grid mixtures; stacked: Stacked MNIST; all: both [2d]")
@@ -37,8 +46,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="explicit recipes, e.g. bce,bce+pack2,hinge+ema (default: bce, bce+pack2, "
                         "bce+pack4, bce+mbstd, wgan, wgan-gp, hinge)")
     m.add_argument("--trials", type=int, default=10, help="2-D trials (seeds) per recipe and mixture [10]")
-    m.add_argument("--steps", type=int, default=None, help="2-D generator steps per trial [3000]")
-    m.add_argument("--stacked-steps", type=int, default=None, help="Stacked MNIST generator steps [2000]")
+    m.add_argument("--steps", type=int, default=None,
+                   help="2-D generator steps per trial [3000]; speed: timed steps per round [5]")
+    m.add_argument("--stacked-steps", type=int, default=None, help="Stacked MNIST generator steps [1500]")
     m.add_argument("--stacked-trials", type=int, default=1, help="Stacked MNIST trials per recipe [1]")
     m.add_argument("--workers", type=int, default=1, help="parallel processes for the 2-D trials [1]")
     m.add_argument("--threads", type=int, default=1,
@@ -82,9 +92,21 @@ def _command_line(args: argparse.Namespace, names: tuple[str, ...]) -> str:
     return " ".join(parts)
 
 
-# what -> runner. `speed` and `quality` go here (artistry/bench/speed.py, quality.py).
+def _run_speed(args: argparse.Namespace) -> int:
+    from ...bench.speed import run_speed
+    from ...errors import ConfigError
+
+    for flag, v in (("--rounds", args.rounds), ("--batch", args.batch), ("--steps", args.steps or 1)):
+        if v < 1:
+            raise ConfigError(f"{flag}: must be at least 1, got {v}")
+    run_speed(args.precision, args.batch, args.steps or 5, args.rounds)
+    return 0
+
+
+# what -> runner. `quality` goes here next (artistry/bench/quality.py).
 _RUNNERS = {
     "modes": _run_modes,
+    "speed": _run_speed,
 }
 
 
