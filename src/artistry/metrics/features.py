@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 from typing import Callable, Sequence, Union
 
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import ArtistryError, DataError
+from ..errors import ArtistryError, ConfigError, DataError
 
 PROTOCOLS = ("legacy", "clean")
 FEATURE_DIM = 2048
@@ -67,8 +68,10 @@ class InceptionFeatures:
     @property
     def net(self) -> torch.jit.ScriptModule:
         if self._net is None:
-            net = torch.jit.load(str(inception_weights_path()), map_location=self.device).eval()
-            self._net = torch.jit.freeze(net) if self.fast else net
+            with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format the weights ship in
+                warnings.simplefilter("ignore", DeprecationWarning)
+                net = torch.jit.load(str(inception_weights_path()), map_location=self.device).eval()
+                self._net = torch.jit.freeze(net) if self.fast else net
         return self._net
 
     def extract(self, images: Images, protocol: str = "legacy", batch_size: int | None = None,
@@ -103,7 +106,7 @@ class InceptionFeatures:
 
 def check_protocol(protocol: str) -> None:
     if protocol not in PROTOCOLS:
-        raise ArtistryError(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+        raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
 
 
 def to_network_input(images: Images, protocol: str) -> torch.Tensor:

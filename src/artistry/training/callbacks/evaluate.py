@@ -110,6 +110,21 @@ class Evaluate(Callback):
         print(f"eval: new best {self.metric} {value:.4g} at step {trainer.state.step}", file=sys.stderr)
 
 
+def evaluate_callback(cfg, dataset) -> Evaluate | None:
+    """The Evaluate callback a config asks for (--eval-every, --eval-n), or None when it is off.
+
+    Args:
+        cfg: the resolved Config.
+        dataset: the PreparedDataset being trained on (its images and key).
+    """
+    t = cfg.train
+    if not t.eval_every:
+        return None
+    cache_dir = Path(cfg.data.cache_dir).expanduser() / "eval" if cfg.data.cache_dir else None
+    return Evaluate(t.eval_every, dataset.images, dataset.key, n=t.eval_n, cache_dir=cache_dir,
+                    metric=getattr(t, "eval_metric", "fid"))
+
+
 @torch.no_grad()
 def generate_fixed(state, n: int, seed: int, device, batch_size: int = 64) -> np.ndarray:
     """n uint8 images [n, C, H, W] from the sampling generator, latents from `seed` (same every time).
