@@ -192,3 +192,17 @@ def test_stacked_pieces(fake_mnist):
             return (x.flatten(1).sum(1) > 0).long()
     score = bench.score_stacked_generator(state.sampling_generator(), ConstantDigits(), n=30, batch=16)
     assert 1 <= score.modes <= 8 and score.n_modes == 1000 and sum(score.counts) == 30
+
+
+def test_classify_stacked_crops_each_channel_and_reports_confidence():
+    torch.manual_seed(0)
+    clf = bench.DigitClassifier()
+    images = torch.rand(5, 3, 32, 32) * 2 - 1
+    conf: list = []
+    digits = bench.classify_stacked(clf, images, conf)
+    assert digits.shape == (5, 3) and digits.min() >= 0 and digits.max() <= 9
+    assert len(conf) == 3 and all(0.0 <= c <= 1.0 for c in conf)
+    # the padding is ignored: changing the 2-pixel border changes nothing
+    border = images.clone()
+    border[:, :, :2] = 1.0
+    assert np.array_equal(bench.classify_stacked(clf, border), digits)
