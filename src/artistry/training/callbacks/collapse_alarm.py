@@ -19,6 +19,7 @@ import sys
 import torch
 
 from .base import Callback, crossed
+from .samples import eval_on_forked_rng
 
 KEY = "collapse_alarm"
 
@@ -70,18 +71,10 @@ def critic_features(model, x: torch.Tensor) -> torch.Tensor | None:
     return captured[0].float().reshape(captured[0].shape[0], -1)
 
 
-@torch.no_grad()
 def fixed_noise_samples(state) -> torch.Tensor:
     """G(fixed_z) from the sampling generator (EMA when kept), in eval mode, on a forked RNG."""
-    G = state.sampling_generator()
-    was_training = G.training
-    G.eval()
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            return G(state.fixed_z).float()
-    finally:
-        G.train(was_training)
+    with eval_on_forked_rng(state.sampling_generator()) as G:
+        return G(state.fixed_z).float()
 
 
 class CollapseAlarm(Callback):

@@ -1,6 +1,7 @@
 """Sample grids from the one fixed noise batch, the timelapse built from them, and losses.png."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -13,21 +14,23 @@ from .base import Callback, crossed
 MAX_TIMELAPSE_FRAMES = 120
 
 
-@torch.no_grad()
-def render_preview(state) -> torch.Tensor:
-    """The grid images for the current state, [M, C, H, W] in [-1, 1].
-
-    Runs in eval mode on a forked RNG so that drawing a grid never changes training.
-    """
-    G = state.sampling_generator()
-    was_training = G.training
-    G.eval()
+@contextlib.contextmanager
+def eval_on_forked_rng(module: torch.nn.Module):
+    """Eval mode, no grad, and a forked, fixed-seed RNG: looking at a model never changes training."""
+    was_training = module.training
+    module.eval()
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            return state.model.preview(G, state.fixed_z, state.fixed_real).float()
+            yield module
     finally:
-        G.train(was_training)
+        module.train(was_training)
+
+
+def render_preview(state) -> torch.Tensor:
+    """The grid images for the current state, [M, C, H, W] in [-1, 1]."""
+    with eval_on_forked_rng(state.sampling_generator()) as G:
+        return state.model.preview(G, state.fixed_z, state.fixed_real).float()
 
 
 class SampleGrids(Callback):
