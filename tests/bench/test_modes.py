@@ -149,6 +149,9 @@ def test_cli_bench_modes_writes_and_merges_the_report(tmp_path, monkeypatch, cap
     assert app(["bench", "modes", "--recipes", "wgan", "--trials", "1", "--steps", "1", "--out", str(out)]) == 0
     data = json.loads(out.with_suffix(".json").read_text())
     assert {"bce", "wgan"} <= set(data) and data["bce"]["ring"]["trials"] == 1
+    assert [r["suite"] for r in data["_runs"]] == ["2d", "2d"]   # both invocations are recorded
+    assert data["_runs"][0]["command"].startswith("artistry bench modes --suite 2d --recipes bce --trials 1")
+    assert "--workers" not in data["_runs"][0]["command"]          # defaults are left out
     text = out.read_text()
     assert "ours: bce" in text and "ours: wgan" in text and "artistry bench modes" in text
     assert "GAN (VEEGAN paper)" in capsys.readouterr().out

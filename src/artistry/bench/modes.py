@@ -580,14 +580,14 @@ def machine_line() -> str:
             f"{torch.get_num_threads()} threads, python {platform.python_version()}")
 
 
-def merge_results(path: Path, new: dict) -> dict:
-    """Merge `new` into the JSON results at `path` (per recipe and suite); returns the merged dict."""
+def merge_results(path: Path, results: dict, runs: list[dict]) -> dict:
+    """Merge per-recipe `results` into the JSON at `path` (newer numbers win per recipe and
+    suite) and append this invocation's run records to its `_runs` list."""
     old = json.loads(path.read_text()) if path.is_file() else {}
-    for spec, per in new.items():
-        if spec == "_meta":
-            old.setdefault("_meta", {})[per["suite"]] = per
-        else:
-            old.setdefault(spec, {}).update(per)
+    previous = old.pop("_runs", [])
+    for spec, per in results.items():
+        old.setdefault(spec, {}).update(per)
+    old["_runs"] = previous + runs
     return old
 
 
@@ -617,17 +617,13 @@ def run_modes(suite: str, recipes: list[Recipe], *, trials: int, steps: int | No
     table = format_tables(results)
     print(table)
     if out:
-        md = Path(out)
-        js = md.with_suffix(".json")
-        merged = results
-        for name, meta in metas.items():
-            merged = merge_results(js, {**results, "_meta": {**meta, "suite": name}})
-            results = {k: v for k, v in merged.items()}
+        md, js = Path(out), Path(out).with_suffix(".json")
+        merged = merge_results(js, results, [{**meta, "suite": name} for name, meta in metas.items()])
         md.parent.mkdir(parents=True, exist_ok=True)
         js.write_text(json.dumps(merged, indent=1))
         lines = ["<!-- written by `artistry bench modes`; raw numbers in the .json next to it -->", ""]
-        for name, meta in sorted(merged.get("_meta", {}).items()):
-            lines.append(f"- {name} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
+        for meta in merged["_runs"]:
+            lines.append(f"- {meta['suite']} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
                          f"wall on {meta.get('machine', '')}")
         lines += ["", format_tables(merged)]
         md.write_text("\n".join(lines))

@@ -59,6 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(default $ARTISTRY_CACHE/mnist_classifier or ~/.cache/artistry/mnist_classifier)")
     m.add_argument("--out", metavar="FILE.md", help="write the tables here (and raw numbers to FILE.json); "
                    "results for other recipes/suites already in FILE.json are kept")
+    _DEFAULTS.update({a.dest: a.default for a in m._group_actions})
+
+
+_DEFAULTS: dict = {}
 
 
 def _run_modes(args: argparse.Namespace) -> int:
@@ -83,11 +87,11 @@ def _run_modes(args: argparse.Namespace) -> int:
 
 
 def _command_line(args: argparse.Namespace, names: tuple[str, ...]) -> str:
-    """The equivalent command line (for the report), from the parsed flags."""
+    """The equivalent command line (for the report): the flags that differ from their defaults."""
     parts = ["artistry", "bench", args.what]
     for n in names:
         v = getattr(args, n, None)
-        if v is not None:
+        if v is not None and (n == "suite" or v != _DEFAULTS.get(n)):
             parts += ["--" + n.replace("_", "-"), shlex.quote(str(v))]
     return " ".join(parts)
 
