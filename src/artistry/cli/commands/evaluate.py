@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", default="last", help="last, best or a step number [last]")
     p.add_argument("--protocol", default="legacy", help="legacy (standard TF-FID) or clean (PIL bicubic) [legacy]")
     p.add_argument("--seed", type=int, default=0, help="first seed of the generated images [0]")
-    p.add_argument("--batch", type=int, default=16, help="images per Inception forward pass [16]")
+    p.add_argument("--batch", type=int, default=8, help="images per Inception forward pass [8]")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
 
 

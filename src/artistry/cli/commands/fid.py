@@ -24,7 +24,7 @@ def add_input_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", metavar="A", help="folder of images, or a .npz stats file saved by --save-stats")
     p.add_argument("b", metavar="B", help="folder of images, or a .npz stats file")
     p.add_argument("--protocol", default="legacy", help="legacy (TF bilinear resize) or clean (PIL bicubic) [legacy]")
-    p.add_argument("--batch", type=int, default=16, help="images per Inception forward pass [16]")
+    p.add_argument("--batch", type=int, default=8, help="images per Inception forward pass [8]")
     p.add_argument("--device", default="cpu", help="torch device for the Inception network [cpu]")
     p.add_argument("--save-stats", metavar="DIR", help="also save each folder's features as DIR/<folder name>.npz")
 

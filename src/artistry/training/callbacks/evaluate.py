@@ -39,7 +39,7 @@ class Evaluate(Callback):
     """
 
     def __init__(self, every: int, real_images: np.ndarray, dataset_key: str | None = None, n: int = 1000,
-                 metric: str = "fid", protocol: str = "legacy", cache_dir=None, batch_size: int = 16,
+                 metric: str = "fid", protocol: str = "legacy", cache_dir=None, batch_size: int = 8,
                  seed: int = 0):
         from ...errors import ConfigError
         from ...metrics.features import check_protocol
