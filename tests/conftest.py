@@ -1,27 +1,13 @@
 """Shared fixtures: a tiny image folder and a tiny config, so every test runs in seconds."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from artistry.config import Config
+from helpers import PooledPixels, write_image_folder
 
 torch.set_num_threads(1)  # the machine has 2 cores; tests stay predictable when run beside other work
-
-
-def write_image_folder(root, n: int = 24, size: int = 40, labels=("a", "b"), seed: int = 0):
-    """n small RGB PNGs with smooth random colour fields, split over label subfolders."""
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        folder = root / labels[i % len(labels)]
-        folder.mkdir(parents=True, exist_ok=True)
-        base = rng.integers(0, 256, size=(1, 1, 3))
-        ramp = np.linspace(0, 80, size)[None, :, None]
-        img = np.clip(base + ramp + rng.normal(0, 10, (size, size, 3)), 0, 255).astype(np.uint8)
-        Image.fromarray(img).save(folder / f"img{i:03d}.png")
-    return root
 
 
 @pytest.fixture
@@ -45,3 +31,11 @@ def tiny_config(image_folder, tmp_path) -> Config:
     cfg.train.n_samples = 4
     cfg.train.runs_dir = str(tmp_path / "runs")
     return cfg
+
+
+@pytest.fixture
+def stub_inception(monkeypatch):
+    import artistry.metrics.features as features
+    PooledPixels.instances.clear()
+    monkeypatch.setattr(features, "InceptionFeatures", PooledPixels)
+    return PooledPixels

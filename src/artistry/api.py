@@ -88,7 +88,7 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
     t = cfg.train
     if t.augment:
         from .data.augment import DiffAugment
-        model.augment = DiffAugment(t.augment)
+        model.augment = DiffAugment(t.augment, p=0.0 if t.ada_target else 1.0)
     state = TrainState(
         model=model,
         optimizers=build_optimizers(cfg, model),
@@ -106,6 +106,13 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
                            Checkpointer(t.checkpoint_every, t.keep)]
     if progress:
         cbs.insert(0, ProgressBar())
+    if t.ada_target:  # first, so the logs it extends reach the metrics log
+        from .training.callbacks.adaptive_augment import AdaptiveAugment
+        cbs.insert(0, AdaptiveAugment(model.augment, t.ada_target, t.ada_kimg))
+    from .training.callbacks.evaluate import evaluate_callback
+    evaluator = evaluate_callback(cfg, dataset)
+    if evaluator is not None:  # before the checkpointer: the final state is evaluated, then saved
+        cbs.insert(cbs.index(next(c for c in cbs if isinstance(c, Checkpointer))), evaluator)
     cbs += list(callbacks)
     trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, device)
     trainer.fit()
@@ -130,7 +137,7 @@ def _restore_newest(run_dir: Path, state: TrainState) -> dict:
 class LoadedRun:
     """A trained run ready to make images. Build with `artistry.load(run_dir)`."""
 
-    def __init__(self, run_dir: str | Path, checkpoint: str | int = "last", device: str = "cpu"):
+    def __init__(self, run_dir: str | Path, checkpoint: str | int = "auto", device: str = "cpu"):
         self.run_dir = Path(run_dir)
         self.config = read_config(self.run_dir)
         self.device = pick_device(device)
@@ -231,12 +238,13 @@ class LoadedRun:
         return f"LoadedRun({self.run_dir}, step={self.step}, model={self.config.model.model})"
 
 
-def load(run_dir: str | Path, checkpoint: str | int = "last", device: str = "cpu") -> LoadedRun:
+def load(run_dir: str | Path, checkpoint: str | int = "auto", device: str = "cpu") -> LoadedRun:
     """Open a run directory for generation.
 
     Args:
         run_dir: a folder made by `artistry train`.
-        checkpoint: "last", "best" or a step number.
+        checkpoint: "auto" (the best checkpoint by the in-training metric if the run kept one,
+            else the last), "last", "best" or a step number.
         device: "cpu", "cuda" or "auto".
     """
     return LoadedRun(run_dir, checkpoint, device)

@@ -74,12 +74,18 @@ class TrainConfig:
     ema: bool = False
     ema_kimg: float = 10.0         # EMA half-life in thousands of images (StyleGAN)
     augment: str = ""              # DiffAugment policy, e.g. "color,translation,cutout"
+    ada_target: float = 0.0        # >0: adapt the augment probability so E[sign D(real)] stays here (ADA)
+    ada_kimg: float = 10.0         # thousands of images for the probability to move 0 -> 1
+    lr_tail: float = 0.0           # final share of the budget over which learning rates decay to 0
     sample_every: int | None = None      # images between sample grids
     checkpoint_every: int | None = None  # images between checkpoints
     keep: int = 3
     n_samples: int = 64            # size of the fixed noise batch shown in grids
     eval_every: int | None = None
+    eval_at: str = ""              # evaluate at these shares of the budget, e.g. "0.5,0.75" (and at the end)
     eval_n: int = 1000
+    eval_metric: str = "fid"       # fid or kid: picks the best checkpoint
+    recipe: str = ""               # the recipe the settings came from (recorded; see recipes.py)
     name: str = ""
     runs_dir: str = "runs"
 
@@ -184,12 +190,28 @@ def validate(cfg: Config) -> None:
     _need(t.keep >= 1, "--keep", "must be at least 1")
     _need(1 <= t.n_samples <= 256, "--n-samples", "must be between 1 and 256")
     _need(t.eval_n >= 10, "--eval-n", "must be at least 10")
+    _need(t.eval_metric in ("fid", "kid"), "--eval-metric", f"must be fid or kid, got '{t.eval_metric}'")
+    eval_shares(t.eval_at)
+    _need(0 <= t.ada_target < 1, "--ada-target", "must be in [0, 1) (0 = fixed probability)")
+    _need(t.ada_target == 0 or bool(t.augment), "--ada-target", "needs --augment (which augmentations to adapt)")
+    _need(t.ada_kimg > 0, "--ada-kimg", "must be positive")
+    _need(0 <= t.lr_tail <= 1, "--lr-tail", "must be in [0, 1]")
     _need(all(c.isalnum() or c in "-_." for c in t.name), "--name",
           "may contain only letters, digits, '-', '_' and '.'")
     from .data.augment import parse_policy
     parse_policy(t.augment)
     registry.MODELS.get(m.model).check(cfg)
     registry.LOSSES.get(lo.loss).check(cfg)
+
+
+def eval_shares(text: str) -> list[float]:
+    """'0.5,0.75' -> [0.5, 0.75]: shares of the budget at which to evaluate."""
+    try:
+        shares = sorted(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ConfigError(f"--eval-at: expected shares of the budget like 0.5,0.75, got '{text}'") from None
+    _need(all(0 < x < 1 for x in shares), "--eval-at", "shares must be between 0 and 1 (the end is always evaluated)")
+    return shares
 
 
 DEFAULT_MINUTES = 30.0

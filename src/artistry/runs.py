@@ -46,10 +46,13 @@ def read_config(run_dir: Path) -> Config:
         raise CheckpointError(f"{path} was written by an incompatible artistry version ({e})") from None
 
 
-def find_checkpoint(run_dir: Path, which: str | int = "last") -> Path:
-    """The checkpoint file for `which`: "last", "best" or a step number."""
+def find_checkpoint(run_dir: Path, which: str | int = "auto") -> Path:
+    """The checkpoint file for `which`: "auto" (best if the run kept one, else last), "last",
+    "best" or a step number."""
     folder = Path(run_dir) / "checkpoints"
     found = ckpt.list_checkpoints(folder)
+    if which == "auto":
+        which = "best" if (folder / "best.safetensors").is_file() else "last"
     if which == "best":
         best = folder / "best.safetensors"
         if best.is_file():
@@ -62,7 +65,7 @@ def find_checkpoint(run_dir: Path, which: str | int = "last") -> Path:
     try:
         step = int(which)
     except ValueError:
-        raise ConfigError(f"--checkpoint: expected last, best or a step number, got '{which}'") from None
+        raise ConfigError(f"--checkpoint: expected auto, last, best or a step number, got '{which}'") from None
     for s, p in found:
         if s == step:
             return p

@@ -12,19 +12,11 @@ import pytest
 
 from artistry.metrics.report import ImageSet, cached_real_features, compute_report, write_report
 from artistry.metrics.stats_cache import RealFeatureCache
+from helpers import PooledPixels as _PooledPixels
 
 
-class PooledPixels:
-    """Deterministic 2048-d 'features' from 8x8-pooled pixels, counting the images it sees."""
-
-    def __init__(self):
-        self.images_seen = 0
-
-    def extract(self, images, protocol="legacy", batch_size=None, progress=None):
-        self.images_seen += len(images)
-        x = images.astype(np.float64).reshape(len(images), images.shape[1], 8, images.shape[2] // 8, 8, -1)
-        pooled = x.mean(axis=(3, 5)).reshape(len(images), -1) / 255  # [N, C * 64]
-        return np.tile(pooled, (1, 2048 // pooled.shape[1] + 1))[:, :2048]
+def PooledPixels():
+    return _PooledPixels(pool=8)
 
 
 def images(n, seed):

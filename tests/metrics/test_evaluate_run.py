@@ -15,30 +15,7 @@ import artistry
 from artistry.cli.main import app
 from artistry.training.callbacks.evaluate import STATE_KEY, Evaluate
 
-
-class PooledPixels:
-    """Stand-in for InceptionFeatures: 2048 'features' from 4x4-pooled pixels."""
-
-    instances = []
-
-    def __init__(self, device="cpu", batch_size=16, fast=True):
-        self.images_seen = 0
-        PooledPixels.instances.append(self)
-
-    def extract(self, images, protocol="legacy", batch_size=None, progress=None):
-        self.images_seen += len(images)
-        n, c, h, w = images.shape
-        pooled = images.astype(np.float64).reshape(n, c, 4, h // 4, 4, w // 4).mean(axis=(3, 5)) / 255
-        flat = pooled.reshape(n, -1)  # [N, C * 16]
-        return np.tile(flat, (1, 2048 // flat.shape[1] + 1))[:, :2048]
-
-
-@pytest.fixture
-def stub_inception(monkeypatch):
-    import artistry.metrics.features as features
-    PooledPixels.instances.clear()
-    monkeypatch.setattr(features, "InceptionFeatures", PooledPixels)
-    return PooledPixels
+from helpers import PooledPixels
 
 
 @pytest.fixture
@@ -125,3 +102,51 @@ def test_callback_from_config_follows_eval_flags(tiny_config):
     callback = evaluate_callback(tiny_config, dataset)
     assert (callback.every, callback.n, callback.metric, callback.dataset_key) == (640, 50, "fid", "k" * 64)
     assert str(callback.cache_dir).endswith("eval")
+
+
+def test_budgeted_run_with_share_evaluations_stops_on_time_and_keeps_best(tiny_config, stub_inception,
+                                                                         monkeypatch, capsys):
+    import time
+
+    import artistry.metrics.features as features
+    import artistry.training.callbacks.evaluate as evaluate
+
+    class SlowPooledPixels(PooledPixels):  # an evaluation takes over 1 s, like a (much) faster Inception
+        def extract(self, images, *args, **kwargs):
+            time.sleep(1.0)
+            return super().extract(images, *args, **kwargs)
+
+    monkeypatch.setattr(features, "InceptionFeatures", SlowPooledPixels)
+    monkeypatch.setattr(evaluate, "ASSUMED_RATE", 1e6)  # affordable at half of a 6 s budget
+    t = tiny_config.train
+    t.steps, t.max_minutes, t.eval_at, t.eval_n, t.eval_metric = None, 0.1, "0.5", 10, "kid"
+    started = time.monotonic()
+    run = artistry.train(tiny_config, progress=False)
+    wall = time.monotonic() - started
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "eval" in r]
+    assert len(evals) == 2  # at half the budget and at the end
+    assert evals[0]["elapsed"] == pytest.approx(3.0, abs=0.6)
+    _, meta = ckpt_load(run)
+    assert meta["elapsed"] - evals[-1]["elapsed"] >= 1.0  # the final evaluation is charged to the run ...
+    # ... and fits in the budget (give or take the last step's callbacks): training kept its time back
+    assert meta["elapsed"] <= 6.0 + 0.7
+    assert wall < 6.0 + 10 + 1.0  # the real side (once per dataset) and data prep are outside the budget
+    best_kid = min(r["eval"]["kid"] for r in evals)
+    loaded = artistry.load(run)  # "auto": the best checkpoint
+    assert loaded.checkpoint_path.name == "best.safetensors"
+    assert loaded.step == next(r["step"] for r in evals if r["eval"]["kid"] == best_kid)
+
+
+def ckpt_load(run):
+    from artistry.io import checkpoint as ckpt
+    return ckpt.load(sorted((run / "checkpoints").glob("step-*.safetensors"))[-1])
+
+
+def test_share_evaluation_is_skipped_when_it_would_dominate_a_short_run(tiny_config, stub_inception, capsys):
+    t = tiny_config.train
+    t.steps, t.eval_at, t.eval_n = 4, "0.5", 1000  # ~170 s of Inception against a sub-second run
+    run = artistry.train(tiny_config, progress=False)
+    assert "eval: skipped" in capsys.readouterr().err
+    assert not (run / "eval").exists() and not (run / "checkpoints" / "best.safetensors").exists()
+    assert artistry.load(run).checkpoint_path.name != "best.safetensors"

@@ -100,8 +100,10 @@ def test_ema_half_life_ramps_up_early():
     assert abs(early - 0.5 ** (32 / 32)) < 1e-12  # half-life = 5% of 640 images
 
 
-def test_diffaugment_run_trains_and_resumes_exactly(tiny_config):
+@pytest.mark.parametrize("ada_target", [0.0, 0.6])
+def test_diffaugment_run_trains_and_resumes_exactly(tiny_config, ada_target):
     tiny_config.train.augment = "color,translation,cutout"
+    tiny_config.train.ada_target, tiny_config.train.ada_kimg = ada_target, 0.05  # p moves 0.16 a step
     tiny_config.train.steps, tiny_config.train.name = 4, "full"
     full = artistry.train(tiny_config, progress=False)
     tiny_config.train.steps, tiny_config.train.name = 2, "split"

@@ -81,7 +81,8 @@ class AdversarialLoss(Loss):
             d_real = model.discriminate(real).float()
             d_fake = model.discriminate(fake).float()
             loss, logs = self.critic_objective(d_real, d_fake)
-            logs = {"loss_D": loss, **logs}
+            # rt: ADA's overfitting heuristic, the share of reals D calls real minus the rest
+            logs = {"loss_D": loss, **logs, "rt": torch.sign(d_real.detach()).mean()}
             if gp:
                 penalty = gradient_penalty(model, real, fake)
                 loss = loss + gp * penalty

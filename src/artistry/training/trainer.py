@@ -1,6 +1,7 @@
 """The one training loop. Periodic work (samples, checkpoints, logs, eval) lives in callbacks."""
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -14,6 +15,7 @@ from ..data.loader import BatchLoader
 from ..losses.base import Loss
 from .callbacks.base import Callback
 from .checkpointing import save_state
+from .schedules import lr_scale, set_learning_rates
 from .state import TrainState, ema_beta
 from ..build import resolve_precision
 from .step import autocast_for, train_step
@@ -41,6 +43,7 @@ class Trainer:
         self.stop_reason: str | None = None
         self._session_start = 0.0
         self._elapsed_at_start = state.elapsed
+        self._paused = 0.0  # seconds of one-off setup (e.g. real-image features) not charged to the budget
 
     # --- budget ----------------------------------------------------------------------------------
     def budget_left(self) -> str | None:
@@ -50,9 +53,13 @@ class Trainer:
             return "steps"
         if t.epochs is not None and s.images_seen >= t.epochs * self.dataset_size:
             return "epochs"
-        if t.max_minutes is not None and s.elapsed >= t.max_minutes * 60:
+        if t.max_minutes is not None and s.elapsed + self.reserved_seconds() >= t.max_minutes * 60:
             return "time"
         return None
+
+    def reserved_seconds(self) -> float:
+        """Seconds of a time budget that callbacks need after training (e.g. the final evaluation)."""
+        return sum(cb.reserve_seconds(self) for cb in self.callbacks)
 
     def progress(self) -> float | None:
         """Fraction of the budget spent (the largest over the budgets given)."""
@@ -63,8 +70,21 @@ class Trainer:
         if t.epochs is not None:
             parts.append(s.images_seen / (t.epochs * self.dataset_size))
         if t.max_minutes is not None:
-            parts.append(s.elapsed / (t.max_minutes * 60))
+            parts.append((s.elapsed + self.reserved_seconds()) / (t.max_minutes * 60))
         return min(1.0, max(parts)) if parts else None
+
+    @contextlib.contextmanager
+    def clock_paused(self):
+        """Time spent inside does not count against the budget (one-off setup work)."""
+        t0 = time.monotonic()
+        try:
+            yield
+        finally:
+            self._paused += time.monotonic() - t0
+            self._update_elapsed()
+
+    def _update_elapsed(self) -> None:
+        self.state.elapsed = self._elapsed_at_start + time.monotonic() - self._session_start - self._paused
 
     def request_stop(self, reason: str) -> None:
         self.stop_reason = reason
@@ -90,6 +110,7 @@ class Trainer:
         autocast = lambda: autocast_for(self.device, precision)  # noqa: E731
         next_batch = lambda: next(self.loader).to(self.device, non_blocking=True)  # noqa: E731
         self.state.model.train()
+        o, lr_tail = self.cfg.optim, self.cfg.train.lr_tail
 
         old_handlers = self._install_signal_handlers()
         try:
@@ -97,15 +118,18 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_train_start(self)
             while self.stop_reason is None:
-                # 1. stop when the budget is spent
+                # 1. stop when the budget is spent (the clock includes the last step's callbacks)
+                self._update_elapsed()
                 reason = self.budget_left()
                 if reason:
                     self.stop_reason = reason
                     break
                 # 2. one optimisation step (all phases of the loss)
+                if lr_tail:
+                    set_learning_rates(self.state.optimizers, o.lr_g, o.lr_d, lr_scale(self.progress(), lr_tail))
                 self.images_before_step = self.state.images_seen
                 logs, _ = train_step(self.state, phases, next_batch, autocast, beta)
-                self.state.elapsed = self._elapsed_at_start + time.monotonic() - self._session_start
+                self._update_elapsed()
                 # 3. periodic work: progress, samples, checkpoints, metrics
                 for cb in self.callbacks:
                     cb.on_step_end(self, logs)

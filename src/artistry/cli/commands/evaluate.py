@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="real images to compare with (prepared at the run's size); default the training set. "
                         "Images the model never saw also calibrate the memorisation check")
     p.add_argument("--n", type=int, default=2000, help="generated images [2000]")
-    p.add_argument("--checkpoint", default="last", help="last, best or a step number [last]")
+    p.add_argument("--checkpoint", default="auto",
+                   help="auto (best if the run kept one, else last), last, best or a step number [auto]")
     p.add_argument("--protocol", default="legacy", help="legacy (standard TF-FID) or clean (PIL bicubic) [legacy]")
     p.add_argument("--seed", type=int, default=0, help="first seed of the generated images [0]")
     p.add_argument("--batch", type=int, default=8, help="images per Inception forward pass [8]")

@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--between", nargs="+", metavar="IMAGE", default=None,
                    help="walk between these images' latent codes instead of seeds (vae runs)")
     p.add_argument("--fps", type=int, default=12, help="GIF frames per second [12]")
-    p.add_argument("--checkpoint", default="last", help="last, best or a step number [last]")
+    p.add_argument("--checkpoint", default="auto",
+                   help="auto (best if the run kept one, else last), last, best or a step number [auto]")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
 
 

@@ -1,15 +1,24 @@
-"""`--eval-every N`: the metric report during training, logged, plotted, and a `best` checkpoint.
+"""In-training evaluation: the metric report, logged, plotted, and a `best` checkpoint.
 
-Every N images seen (and once at the end) the callback draws `n` images from fixed seeds, runs
-the full report (FID, KID, precision/recall, density/coverage, memorisation) against the
-training set, writes eval/<step>.json/.md, appends the scalars to metrics.jsonl under "eval",
-redraws eval/metrics.png, and saves checkpoints/best.safetensors when the chosen metric improves.
-The best value lives in the train state, so a resumed run keeps comparing against it.
+Evaluations happen every `--eval-every` images, at the shares of the budget in `--eval-at`
+(the best recipe's budget-aware schedule), and once at the end. Each draws `n` images from
+fixed seeds, runs the full report (FID, KID, precision/recall, density/coverage, memorisation)
+against the training set, writes eval/<step>.json/.md, appends the scalars to metrics.jsonl
+under "eval", redraws eval/metrics.png, and saves checkpoints/best.safetensors when the chosen
+metric improves. The best value lives in the train state, so a resumed run keeps comparing
+against it.
+
+Budget rules: extracting the real images' features (once per dataset, then cached) does not
+count against the budget; a budget-share evaluation is skipped when it would cost more than
+MAX_EVAL_SHARE of the training time so far (so a quick 10-step try never waits on Inception);
+once an evaluation has run, a time budget keeps back the time the final one needs, so the run
+still ends on time.
 """
 from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +30,8 @@ from .base import Callback, crossed
 METRICS = ("fid", "kid")
 BEST_CHECKPOINT = "best.safetensors"
 STATE_KEY = "eval_best"  # in TrainState.extra: {"metric", "value", "step", "images_seen"}
+MAX_EVAL_SHARE = 0.15   # a budget-share evaluation may cost at most this share of the time trained
+ASSUMED_RATE = 6.0      # Inception images/s on a 2-core CPU, until an evaluation has been timed
 
 
 class Evaluate(Callback):
@@ -36,11 +47,12 @@ class Evaluate(Callback):
         cache_dir: folder of the real-feature cache; default <cache root>/eval.
         batch_size: images per Inception forward pass.
         seed: first latent seed; the same seeds are used at every evaluation.
+        shares: also evaluate when this share of the budget is spent (e.g. (0.6, 0.8)).
     """
 
-    def __init__(self, every: int, real_images: np.ndarray, dataset_key: str | None = None, n: int = 1000,
+    def __init__(self, every: int | None, real_images: np.ndarray, dataset_key: str | None = None, n: int = 1000,
                  metric: str = "fid", protocol: str = "legacy", cache_dir=None, batch_size: int = 8,
-                 seed: int = 0):
+                 seed: int = 0, shares: tuple[float, ...] = ()):
         from ...errors import ConfigError
         from ...metrics.features import check_protocol
 
@@ -50,17 +62,51 @@ class Evaluate(Callback):
         self.every, self.n, self.metric, self.protocol, self.seed = every, n, metric, protocol, seed
         self.real_images, self.dataset_key = real_images, dataset_key
         self.cache_dir, self.batch_size = cache_dir, batch_size
+        self.shares = tuple(shares)
         self._extractor = None
         self._real = None  # ImageSet with features, computed once per session
         self._last_step = -1
+        self._last_seconds: float | None = None  # how long the last evaluation took
+        self._progress = None
+        self._skip_noted = False
+
+    def on_train_start(self, trainer) -> None:
+        self._progress = trainer.progress()
 
     def on_step_end(self, trainer, logs) -> None:
+        before, self._progress = self._progress, trainer.progress()
         if crossed(trainer.images_before_step, trainer.state.images_seen, self.every):
             self.evaluate(trainer)
+        elif before is not None and any(before < x <= self._progress for x in self.shares):
+            if self._affordable(trainer):
+                self.evaluate(trainer)
 
     def on_train_end(self, trainer) -> None:
-        if trainer.state.step != self._last_step and trainer.state.step > 0 and trainer.stop_reason != "interrupted":
+        wanted = self.every or self._last_seconds is not None  # share evaluations only if one ran
+        if wanted and trainer.state.step != self._last_step and trainer.state.step > 0 \
+                and trainer.stop_reason != "interrupted":
             self.evaluate(trainer)
+            trainer.state.elapsed += self._last_seconds  # the budget kept this time back for it
+        best = trainer.state.extra.get(STATE_KEY)
+        if best and best["step"] != trainer.state.step:
+            print(f"eval: the best {best['metric']} ({best['value']:.4g}) was at step {best['step']}; "
+                  f"generate and evaluate use checkpoints/{BEST_CHECKPOINT} by default", file=sys.stderr)
+
+    def reserve_seconds(self, trainer) -> float:
+        # Keep time for the final evaluation once it is sure to happen.
+        return self._last_seconds or 0.0
+
+    def _affordable(self, trainer) -> bool:
+        cost = self._last_seconds or self.n / ASSUMED_RATE
+        minutes = trainer.cfg.train.max_minutes
+        room = minutes is None or trainer.state.elapsed + 2 * cost <= minutes * 60  # this one and the last
+        if cost <= MAX_EVAL_SHARE * trainer.state.elapsed and room:
+            return True
+        if not self._skip_noted:
+            print(f"eval: skipped (about {cost:.0f} s, more than {MAX_EVAL_SHARE:.0%} of the "
+                  f"{trainer.state.elapsed:.0f} s trained so far)", file=sys.stderr)
+            self._skip_noted = True
+        return False
 
     def evaluate(self, trainer) -> dict | None:
         """Run one evaluation now; returns the report (None for models that cannot sample)."""
@@ -71,10 +117,13 @@ class Evaluate(Callback):
         if not getattr(state.model, "can_sample", True):
             print("eval: skipped, this model does not generate from noise", file=sys.stderr)
             return None
+        with trainer.clock_paused():  # once per dataset (then cached): not charged to the budget
+            real = self._real_set(trainer.device)
+        started = time.monotonic()
         images = generate_fixed(state, self.n, self.seed, trainer.device)  # [n, C, H, W] uint8
         name = f"{state.step:09d}"
         eval_dir = trainer.run_dir / "eval"
-        report = compute_report(images, self._real_set(trainer.device), protocol=self.protocol,
+        report = compute_report(images, real, protocol=self.protocol,
                                 extractor=self._extractor, seed=self.seed,
                                 sheet_path=eval_dir / f"{name}-nearest.png")
         report.update(step=state.step, images_seen=state.images_seen)
@@ -82,6 +131,7 @@ class Evaluate(Callback):
         trainer.log({"eval": _scalars(report)})
         plot_eval(trainer.run_dir)
         self._keep_best(trainer, report)
+        self._last_seconds = time.monotonic() - started
         return report
 
     def _real_set(self, device):
@@ -111,18 +161,21 @@ class Evaluate(Callback):
 
 
 def evaluate_callback(cfg, dataset) -> Evaluate | None:
-    """The Evaluate callback a config asks for (--eval-every, --eval-n), or None when it is off.
+    """The Evaluate callback a config asks for (--eval-every, --eval-at), or None when it is off.
 
     Args:
         cfg: the resolved Config.
         dataset: the PreparedDataset being trained on (its images and key).
     """
+    from ...config import eval_shares
+
     t = cfg.train
-    if not t.eval_every:
+    shares = eval_shares(t.eval_at)
+    if not t.eval_every and not shares:
         return None
     cache_dir = Path(cfg.data.cache_dir).expanduser() / "eval" if cfg.data.cache_dir else None
     return Evaluate(t.eval_every, dataset.images, dataset.key, n=t.eval_n, cache_dir=cache_dir,
-                    metric=getattr(t, "eval_metric", "fid"))
+                    metric=t.eval_metric, shares=tuple(shares))
 
 
 @torch.no_grad()
