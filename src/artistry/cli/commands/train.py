@@ -7,7 +7,8 @@ import sys
 NAME = "train"
 HELP = "train a model on a folder of images"
 EPILOG = """examples:
-  artistry train data/demo --size 64 --max-minutes 10
+  artistry train data/demo --size 64 --max-minutes 10        # the best recipe (default)
+  artistry train data/demo --recipe classic --dry-run        # show what a recipe sets
   artistry train ~/art --model dcgan --loss hinge --ema --steps 5000 --name my-art
   artistry train ~/art --model mlp --size 32 --epochs 50 --dry-run
   artistry train --resume runs/00003-my-art              # continue after Ctrl-C or a crash
@@ -27,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ... import api
-    from ...config import Config, resolve
+    from ...config import resolve
     from ...errors import ConfigError
     from ..config_flags import given_flags
 
@@ -43,10 +44,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.data:
             raise ConfigError("DIR: give the folder of images to train on (or --resume RUN)")
-        cfg = Config()
-        cfg.data.path = args.data
-        for k, v in given.items():
-            cfg.set(k, v)
+        from ...recipes import config_from
+        recipe = given.pop("recipe", None)
+        cfg = config_from(args.data, given, recipe)
         if args.dry_run:
             print(resolve(cfg).to_json())
             return 0

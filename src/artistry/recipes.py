@@ -1,0 +1,67 @@
+"""Recipes: named sets of model, loss and training options chosen together (`--recipe`).
+
+A recipe fills config fields first; every flag the user gives then overrides it, so
+`--recipe best --ngf 64` is the best recipe with a wider generator. Optimizer settings are left
+to the loss (its paper's defaults), so `--recipe best --loss hinge` still gets hinge's Adam betas.
+
+- classic: Radford et al.'s DCGAN exactly: bce, nz 100, widths 64, batch 128, Adam 2e-4 (0.5, 0.999),
+  no augmentation, no EMA, no tricks.
+- fast: the cheapest recipe that still looks good: half-width networks (about 3x the images
+  per second of classic on a CPU), mirrored data, generator EMA.
+- best (default): fast, plus minibatch-std in D, DiffAugment whose probability adapts to
+  discriminator overfitting (ADA-style), learning rates that decay over the last 20% of the
+  budget, and KID evaluations (250 images) at 70% of the budget and at the end, so the run ends
+  with the best checkpoint. Measured against classic by `artistry bench quality`
+  (docs/benchmarks.md).
+
+Recipes are for the GAN families (dcgan, mlp); the VAE and DAE have their own losses.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .config import Config
+from .errors import ConfigError
+
+_CLASSIC = {
+    "model": "dcgan", "loss": "bce", "nz": 100, "ngf": 64, "ndf": 64, "batch": 128, "mbstd": False,
+    "pack": 1, "r1": 0.0, "label_smoothing": 0.0, "mirror": False, "ema": False, "augment": "",
+    "ada_target": 0.0, "lr_tail": 0.0, "eval_at": "",
+}
+_FAST = {**_CLASSIC, "ngf": 32, "ndf": 32, "batch": 64, "mirror": True, "ema": True, "ema_kimg": 5.0}
+_BEST = {**_FAST, "mbstd": True, "augment": "color,translation,cutout", "ada_target": 0.6,
+         "lr_tail": 0.2, "eval_at": "0.7", "eval_n": 250, "eval_metric": "kid"}
+
+RECIPES: dict[str, dict[str, Any]] = {"classic": _CLASSIC, "fast": _FAST, "best": _BEST}
+DEFAULT_RECIPE = "best"
+GAN_MODELS = ("dcgan", "mlp")
+
+
+def recipe_settings(name: str) -> dict[str, Any]:
+    """The field values a recipe sets; a clear error naming --recipe for unknown names."""
+    if name not in RECIPES:
+        raise ConfigError(f"--recipe: unknown recipe '{name}'; choose from {', '.join(RECIPES)}")
+    return dict(RECIPES[name])
+
+
+def config_from(data_path: str, given: dict[str, Any], recipe: str | None = None) -> Config:
+    """The Config for training on `data_path`: the recipe's settings, then the given fields.
+
+    Args:
+        data_path: the image folder.
+        given: config fields the user set (flat names, e.g. {"ngf": 64}); they win over the recipe.
+        recipe: a recipe name; None means the default recipe for GAN models and none for the
+            VAE/DAE, whose settings come from their own losses.
+    """
+    model = given.get("model", "dcgan")
+    if recipe is None:
+        recipe = DEFAULT_RECIPE if model in GAN_MODELS else ""
+    elif model not in GAN_MODELS:
+        raise ConfigError(f"--recipe: recipes are for GAN models ({', '.join(GAN_MODELS)}), not --model {model}")
+    cfg = Config()
+    cfg.data.path = data_path
+    settings = recipe_settings(recipe) if recipe else {}
+    for k, v in {**settings, **given}.items():
+        cfg.set(k, v)
+    cfg.train.recipe = recipe
+    return cfg

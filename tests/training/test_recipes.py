@@ -1,0 +1,58 @@
+"""Recipes resolve to their documented settings; flags win over them; misuse names the flag."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from artistry.cli.main import app
+from artistry.config import resolve
+from artistry.errors import ConfigError
+from artistry.recipes import RECIPES, config_from
+
+
+def test_classic_is_the_dcgan_paper():
+    cfg = resolve(config_from("imgs", {}, "classic"))
+    m, lo, o, t = cfg.model, cfg.loss, cfg.optim, cfg.train
+    assert (m.model, lo.loss, m.nz, m.ngf, m.ndf, t.batch) == ("dcgan", "bce", 100, 64, 64, 128)
+    assert (o.optimizer, o.lr_g, o.lr_d, o.beta1, o.beta2) == ("adam", 2e-4, 2e-4, 0.5, 0.999)
+    assert not (t.ema or t.augment or cfg.data.mirror or m.mbstd or lo.r1 or t.lr_tail or t.eval_at)
+    assert t.recipe == "classic"
+
+
+def test_best_is_the_default_and_sets_its_documented_options():
+    cfg = resolve(config_from("imgs", {}))
+    t = cfg.train
+    assert t.recipe == "best"
+    assert (cfg.model.ngf, cfg.model.ndf, cfg.model.mbstd, cfg.data.mirror, t.ema) == (32, 32, True, True, True)
+    assert (t.augment, t.ada_target, t.lr_tail, t.eval_at, t.eval_metric) == \
+        ("color,translation,cutout", 0.6, 0.2, "0.7", "kid")
+
+
+def test_given_flags_override_the_recipe_and_optimizer_follows_the_loss():
+    cfg = resolve(config_from("imgs", {"ngf": 64, "loss": "hinge"}, "best"))
+    assert cfg.model.ngf == 64 and cfg.model.ndf == 32
+    assert (cfg.optim.beta1, cfg.optim.beta2) == (0.0, 0.9)  # hinge's paper, not DCGAN's
+
+
+def test_vae_gets_no_recipe_and_refuses_one():
+    assert config_from("imgs", {"model": "vae"}).train.recipe == ""
+    with pytest.raises(ConfigError, match="--recipe"):
+        config_from("imgs", {"model": "vae"}, "best")
+    with pytest.raises(ConfigError, match="--recipe: unknown recipe 'fancy'"):
+        config_from("imgs", {}, "fancy")
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_dry_run_shows_what_each_recipe_resolved_to(name, image_folder, capsys):
+    assert app(["train", str(image_folder), "--recipe", name, "--ngf", "48", "--dry-run"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["train"]["recipe"] == name
+    assert shown["model"]["ngf"] == 48
+    assert shown["train"]["batch"] == RECIPES[name]["batch"]
+
+
+def test_bad_recipe_flag_is_one_line(image_folder, capsys):
+    assert app(["train", str(image_folder), "--recipe", "nope", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert "--recipe" in err and "Traceback" not in err
