@@ -10,12 +10,14 @@ import shlex
 import sys
 
 NAME = "bench"
-HELP = "benchmarks: training speed (speed), mode coverage of each loss (modes)"
+HELP = "benchmarks: training speed (speed), mode coverage (modes), recipe quality (quality)"
 DESCRIPTION = ("Run a benchmark harness.\n\n"
                "  speed  training img/s of our DCGAN-64 against a tutorial-style fp32 DCGAN loop,\n"
                "         alternating in one process, and their ratio\n"
                "  modes  mode coverage of every loss/option on the 2-D ring and grid mixtures and on\n"
-               "         Stacked MNIST, with PacGAN's definitions, next to the published numbers")
+               "         Stacked MNIST, with PacGAN's definitions, next to the published numbers\n"
+               "  quality recipes (classic vs best) trained for the same wall-clock budgets on one folder,\n"
+               "         then FID/KID/precision/recall/coverage on the same real statistics")
 EPILOG = """examples:
   artistry bench speed                                    # DCGAN-64, batch 64, --precision auto
   artistry bench speed --precision fp32 --rounds 3 --steps 3
@@ -23,6 +25,7 @@ EPILOG = """examples:
   artistry bench modes --suite 2d --losses bce,hinge --options none,pack2,mbstd
   artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out docs/benchmarks_modes_raw.md
   artistry bench modes --suite stacked --recipes bce,hinge+ema --stacked-steps 2000
+  artistry bench quality --data ../shared/data/paintings_a --minutes 30,10 --out docs/benchmarks_quality.md
 
 recipes are LOSS[+OPTION...]; options: packN, mbstd, ema, r1=GAMMA, gp=LAMBDA, clip=C, ncritic=N,
 lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, ls=S, emakimg=K
@@ -60,6 +63,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--out", metavar="FILE.md", help="write the tables here (and raw numbers to FILE.json); "
                    "results for other recipes/suites already in FILE.json are kept")
     _DEFAULTS.update({a.dest: a.default for a in m._group_actions})
+    q = p.add_argument_group("quality")
+    q.add_argument("--data", metavar="DIR", help="image folder (default ../shared/data/paintings_a)")
+    q.add_argument("--minutes", metavar="M1,M2", default="30,10", help="wall-clock budget per run [30,10]")
+    q.add_argument("--compare", metavar="R1,R2", default="classic,best",
+                   help="recipes; the ratio is FID(last)/FID(first) [classic,best]")
+    q.add_argument("--n", type=int, default=2000, help="generated images per evaluation [2000]")
+    q.add_argument("--size", type=int, default=64, help="training resolution [64]")
+    q.add_argument("--runs-dir", default="runs/bench-quality", help="where the runs go [runs/bench-quality]")
+    q.add_argument("--grids", metavar="DIR", default="docs", help="where the side-by-side grids go [docs]")
 
 
 _DEFAULTS: dict = {}
@@ -107,9 +119,38 @@ def _run_speed(args: argparse.Namespace) -> int:
     return 0
 
 
-# what -> runner. `quality` goes here next (artistry/bench/quality.py).
+def _run_quality(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ...bench.quality import run_quality
+    from ...errors import ConfigError
+    from ...recipes import recipe_settings
+
+    try:
+        budgets = [float(x) for x in args.minutes.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"--minutes: expected minutes like 30,10, got '{args.minutes}'") from None
+    if not budgets or min(budgets) <= 0:
+        raise ConfigError("--minutes: give one or more positive budgets, e.g. 30,10")
+    recipes = [r.strip() for r in args.compare.split(",") if r.strip()]
+    for r in recipes:
+        recipe_settings(r)
+    if args.n < 10:
+        raise ConfigError(f"--n: must be at least 10, got {args.n}")
+    data = args.data or str(Path(__file__).resolve().parents[5] / "shared" / "data" / "paintings_a")
+    if not Path(data).is_dir():
+        raise ConfigError(f"--data: folder not found: {data}")
+    command = f"artistry bench quality --data {shlex.quote(data)} --minutes {args.minutes} " \
+              f"--compare {args.compare} --n {args.n} --size {args.size}"
+    run_quality(data, budgets, recipes, n=args.n, size=args.size, runs_dir=args.runs_dir, out=args.out,
+                grid_dir=args.grids, seed=args.seed, command=command, log=lambda s: print(s, file=sys.stderr, flush=True))
+    return 0
+
+
+# what -> runner
 _RUNNERS = {
     "modes": _run_modes,
+    "quality": _run_quality,
     "speed": _run_speed,
 }
 

@@ -1,0 +1,33 @@
+"""`artistry bench quality` end to end on tiny data with a stand-in for Inception."""
+from __future__ import annotations
+
+import json
+
+from artistry.cli.main import app
+from helpers import write_image_folder
+
+
+def test_quality_bench_trains_each_recipe_per_budget_and_writes_table_and_grids(
+        tmp_path, stub_inception, monkeypatch, capsys):
+    monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
+    folder = write_image_folder(tmp_path / "images", n=130)  # classic's batch is 128
+    out = tmp_path / "quality.md"
+    assert app(["bench", "quality", "--data", str(folder), "--minutes", "0.02,0.01", "--n", "16",
+                "--size", "32", "--runs-dir", str(tmp_path / "runs"), "--grids", str(tmp_path / "docs"),
+                "--out", str(out)]) == 0
+    results = json.loads(out.with_suffix(".json").read_text())
+    rows = results["rows"]
+    assert [(r["recipe"], r["minutes"]) for r in rows] == \
+        [("classic", 0.02), ("best", 0.02), ("classic", 0.01), ("best", 0.01)]
+    assert all(r["images_seen"] > 0 and r["fid"] > 0 for r in rows)
+    table = out.read_text()
+    assert "FID(best) / FID(classic)" in table and "0.02 min" in table
+    assert (tmp_path / "docs" / "quality_0.02min.png").is_file()
+    assert (tmp_path / "docs" / "quality_0.01min.png").is_file()
+
+
+def test_quality_bench_bad_flags_name_the_flag(image_folder, capsys):
+    assert app(["bench", "quality", "--data", str(image_folder), "--minutes", "ten"]) == 1
+    assert "--minutes" in capsys.readouterr().err
+    assert app(["bench", "quality", "--data", str(image_folder), "--compare", "classic,grand"]) == 1
+    assert "--recipe" in capsys.readouterr().err
