@@ -82,7 +82,7 @@ class TrainConfig:
     keep: int = 3
     n_samples: int = 64            # size of the fixed noise batch shown in grids
     eval_every: int | None = None
-    eval_at: str = ""              # evaluate at these shares of the budget, e.g. "0.5,0.75" (and at the end)
+    eval_at: str = ""              # evaluate at these shares of the budget, e.g. "0.5,0.75" (and at the end if one ran)
     eval_n: int = 1000
     eval_metric: str = "fid"       # fid or kid: picks the best checkpoint
     recipe: str = ""               # the recipe the settings came from (recorded; see recipes.py)
@@ -200,7 +200,10 @@ def validate(cfg: Config) -> None:
           "may contain only letters, digits, '-', '_' and '.'")
     from .data.augment import parse_policy
     parse_policy(t.augment)
-    registry.MODELS.get(m.model).check(cfg)
+    family = registry.MODELS.get(m.model)
+    _need(family.can_sample or not (t.eval_every or t.eval_at), "--eval-every" if t.eval_every else "--eval-at",
+          f"the {m.model} model does not generate images from noise, so there is nothing to evaluate")
+    family.check(cfg)
     registry.LOSSES.get(lo.loss).check(cfg)
 
 
@@ -210,7 +213,7 @@ def eval_shares(text: str) -> list[float]:
         shares = sorted(float(x) for x in text.split(",") if x.strip())
     except ValueError:
         raise ConfigError(f"--eval-at: expected shares of the budget like 0.5,0.75, got '{text}'") from None
-    _need(all(0 < x < 1 for x in shares), "--eval-at", "shares must be between 0 and 1 (the end is always evaluated)")
+    _need(all(0 < x < 1 for x in shares), "--eval-at", "shares must be between 0 and 1 (the end is evaluated too)")
     return shares
 
 

@@ -35,6 +35,7 @@ _BEST = {**_FAST, "mbstd": True, "augment": "color,translation,cutout", "ada_tar
 RECIPES: dict[str, dict[str, Any]] = {"classic": _CLASSIC, "fast": _FAST, "best": _BEST}
 DEFAULT_RECIPE = "best"
 GAN_MODELS = ("dcgan", "mlp")
+WASSERSTEIN = ("wgan", "wgan-gp")
 
 
 def recipe_settings(name: str) -> dict[str, Any]:
@@ -61,6 +62,8 @@ def config_from(data_path: str, given: dict[str, Any], recipe: str | None = None
     cfg = Config()
     cfg.data.path = data_path
     settings = recipe_settings(recipe) if recipe else {}
+    if "ada_target" not in given and (given.get("augment") == "" or given.get("loss") in WASSERSTEIN):
+        settings.pop("ada_target", None)  # nothing to adapt, or a critic without a sign: keep p fixed
     for k, v in {**settings, **given}.items():
         cfg.set(k, v)
     cfg.train.recipe = recipe

@@ -30,4 +30,8 @@ def test_quality_bench_bad_flags_name_the_flag(image_folder, capsys):
     assert app(["bench", "quality", "--data", str(image_folder), "--minutes", "ten"]) == 1
     assert "--minutes" in capsys.readouterr().err
     assert app(["bench", "quality", "--data", str(image_folder), "--compare", "classic,grand"]) == 1
-    assert "--recipe" in capsys.readouterr().err
+    assert "--compare: unknown recipe 'grand'" in capsys.readouterr().err
+    assert app(["bench", "quality", "--data", str(image_folder), "--compare", ","]) == 1
+    assert "--compare" in capsys.readouterr().err
+    assert app(["bench", "quality", "--data", str(image_folder), "--size", "48"]) == 1
+    assert "--size" in capsys.readouterr().err

@@ -137,3 +137,26 @@ def test_in_a_real_run_it_logs_and_leaves_training_bit_identical(tiny_config, mo
     for k in tensors:
         if k.startswith(("model.", "optim.", "rng.")):
             assert torch.equal(tensors[k], other[k]), k
+
+
+def test_default_warmup_covers_the_grey_blur_phase():
+    from types import SimpleNamespace
+
+    from artistry.config import Config, resolve
+    from artistry.training.callbacks.collapse_alarm import WARMUP_STEPS
+
+    def trainer_for(loss):
+        cfg = Config()
+        cfg.data.path, cfg.loss.loss, cfg.train.batch, cfg.train.steps = "x", loss, 64, 10
+        model = SimpleNamespace(can_sample=False)  # skips the baseline measurement
+        return SimpleNamespace(cfg=resolve(cfg), state=SimpleNamespace(model=model))
+
+    short = CollapseAlarm(every=1000)
+    short.on_train_start(trainer_for("bce"))
+    assert short.warmup == WARMUP_STEPS * 64  # 300 steps, not two 1000-image intervals
+    critic_heavy = CollapseAlarm(every=1000)
+    critic_heavy.on_train_start(trainer_for("hinge"))  # 5 critic batches per step
+    assert critic_heavy.warmup == WARMUP_STEPS * 64 * 5
+    long = CollapseAlarm(every=50_000)
+    long.on_train_start(trainer_for("bce"))
+    assert long.warmup == 100_000

@@ -56,3 +56,11 @@ def test_bad_recipe_flag_is_one_line(image_folder, capsys):
     assert app(["train", str(image_folder), "--recipe", "nope", "--dry-run"]) == 1
     err = capsys.readouterr().err
     assert "--recipe" in err and "Traceback" not in err
+
+
+def test_adaptive_augmentation_is_dropped_where_it_has_nothing_to_read():
+    assert resolve(config_from("imgs", {"loss": "wgan-gp"})).train.ada_target == 0.0
+    cfg = resolve(config_from("imgs", {"augment": ""}))
+    assert (cfg.train.augment, cfg.train.ada_target) == ("", 0.0)
+    with pytest.raises(ConfigError, match="--ada-target"):
+        resolve(config_from("imgs", {"loss": "wgan", "ada_target": 0.6}))

@@ -46,7 +46,8 @@ HELP = {
     "ada_target": "adapt the augmentation probability so E[sign D(real)] stays near this (ADA; 0 = always augment)",
     "ada_kimg": "thousands of images for the adaptive probability to go from 0 to 1",
     "lr_tail": "final share of the budget over which learning rates decay linearly to 0",
-    "eval_at": "also evaluate at these shares of the budget, e.g. 0.5,0.75 (the end is always evaluated)",
+    "eval_at": "evaluate at these shares of the budget, e.g. 0.5,0.75, and at the end if one ran (one that "
+               "would cost over 15%% of the training so far is skipped)",
     "eval_metric": "fid or kid: which metric picks the best checkpoint",
     "recipe": "classic (DCGAN paper), fast, best: model, loss and options chosen together [best]",
     "sample_every": "images between sample grids (default: 40 grids per run)",

@@ -129,6 +129,13 @@ class NonSaturatingLoss(AdversarialLoss):
 class _WassersteinObjective(AdversarialLoss):
     """Critic maximises E[D(real)] - E[D(fake)]; no sigmoid anywhere."""
 
+    @classmethod
+    def check(cls, cfg: Config) -> None:
+        super().check(cfg)
+        if cfg.train.ada_target:  # a critic's output has no zero point, so sign(D(real)) means nothing
+            raise ConfigError(f"--ada-target: the adaptive augmentation reads the sign of D's output, which "
+                              f"a Wasserstein critic does not have; use --ada-target 0 with --loss {cls.registry_name}")
+
     def critic_objective(self, d_real, d_fake):
         w = d_real.mean() - d_fake.mean()   # the critic's Wasserstein-1 estimate
         return -w, {"wdist": w}

@@ -113,11 +113,11 @@ def to_network_input(images: Images, protocol: str) -> torch.Tensor:
     """uint8 images -> float32 [B, 3, 299, 299] scaled to (pixel - 128) / 128, the network's range."""
     if isinstance(images, np.ndarray):
         _check_images(images)
-        x = _resize(torch.from_numpy(np.ascontiguousarray(images)).float(), protocol)
+        x = _resize(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)), protocol)  # uint8 -> a new array
     else:
         for img in images:
             _check_images(img[None])
-        x = torch.cat([_resize(torch.from_numpy(np.ascontiguousarray(img)).float()[None], protocol)
+        x = torch.cat([_resize(torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))[None], protocol)
                        for img in images])
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)  # resizing is per channel, so replicating afterwards is the same

@@ -59,10 +59,14 @@ class Trainer:
 
     def reserved_seconds(self) -> float:
         """Seconds of a time budget that callbacks need after training (e.g. the final evaluation)."""
-        return sum(cb.reserve_seconds(self) for cb in self.callbacks)
+        return sum(getattr(cb, "reserve_seconds", lambda trainer: 0.0)(self) for cb in self.callbacks)
 
-    def progress(self) -> float | None:
-        """Fraction of the budget spent (the largest over the budgets given)."""
+    def progress(self, include_reserve: bool = True) -> float | None:
+        """Fraction of the budget spent (the largest over the budgets given).
+
+        With a time budget, time kept back for the final evaluation counts as spent, so the
+        learning-rate tail and the ETA end where training ends.
+        """
         t, s = self.cfg.train, self.state
         parts = []
         if t.steps is not None:
@@ -70,7 +74,8 @@ class Trainer:
         if t.epochs is not None:
             parts.append(s.images_seen / (t.epochs * self.dataset_size))
         if t.max_minutes is not None:
-            parts.append((s.elapsed + self.reserved_seconds()) / (t.max_minutes * 60))
+            reserve = self.reserved_seconds() if include_reserve else 0.0
+            parts.append((s.elapsed + reserve) / (t.max_minutes * 60))
         return min(1.0, max(parts)) if parts else None
 
     @contextlib.contextmanager

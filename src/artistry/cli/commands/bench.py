@@ -123,8 +123,9 @@ def _run_quality(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ...bench.quality import run_quality
+    from ...config import resolve
     from ...errors import ConfigError
-    from ...recipes import recipe_settings
+    from ...recipes import config_from, recipe_settings
 
     try:
         budgets = [float(x) for x in args.minutes.split(",") if x.strip()]
@@ -133,13 +134,19 @@ def _run_quality(args: argparse.Namespace) -> int:
     if not budgets or min(budgets) <= 0:
         raise ConfigError("--minutes: give one or more positive budgets, e.g. 30,10")
     recipes = [r.strip() for r in args.compare.split(",") if r.strip()]
-    for r in recipes:
-        recipe_settings(r)
+    if not recipes:
+        raise ConfigError("--compare: give one or more recipes, e.g. classic,best")
     if args.n < 10:
         raise ConfigError(f"--n: must be at least 10, got {args.n}")
     data = args.data or str(Path(__file__).resolve().parents[5] / "shared" / "data" / "paintings_a")
     if not Path(data).is_dir():
         raise ConfigError(f"--data: folder not found: {data}")
+    for r in recipes:  # every run's config is checked before any data is read
+        try:
+            recipe_settings(r)
+        except ConfigError as e:
+            raise ConfigError(str(e).replace("--recipe", "--compare", 1)) from None
+        resolve(config_from(data, {"size": args.size, "max_minutes": min(budgets)}, r))
     command = f"artistry bench quality --data {shlex.quote(data)} --minutes {args.minutes} " \
               f"--compare {args.compare} --n {args.n} --size {args.size}"
     run_quality(data, budgets, recipes, n=args.n, size=args.size, runs_dir=args.runs_dir, out=args.out,

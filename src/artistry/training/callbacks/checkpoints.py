@@ -18,8 +18,9 @@ class Checkpointer(Callback):
             self.save(trainer)
 
     def on_train_end(self, trainer) -> None:
-        if trainer.state.step != self._last_saved_step:
-            self.save(trainer)
+        # Always: even when this step was just saved, callbacks that ran at the end (the final
+        # evaluation) may have changed the state (best record, elapsed time) since.
+        self.save(trainer)
 
     def save(self, trainer) -> None:
         folder = trainer.run_dir / "checkpoints"

@@ -22,6 +22,7 @@ from .base import Callback, crossed
 from .samples import eval_on_forked_rng
 
 KEY = "collapse_alarm"
+WARMUP_STEPS = 300  # a DCGAN's samples are still one grey blur for the first ~100-300 steps
 
 
 def mean_pairwise_distance(x: torch.Tensor) -> float:
@@ -84,8 +85,9 @@ class CollapseAlarm(Callback):
         every: images between checks (the sample-grid interval).
         ratio_warn: warn when a diversity ratio (samples / real) is below this.
         dup_warn: warn when more than this fraction of sample pairs are near-duplicates.
-        warmup: images before which nothing is printed (default two intervals), since
-            samples from a barely trained generator all look alike.
+        warmup: images before which nothing is printed (default: two intervals or WARMUP_STEPS
+            steps, whichever is more), since samples from a barely trained generator are all
+            the same grey blur.
         stream: where warnings go (stderr).
     """
 
@@ -93,12 +95,16 @@ class CollapseAlarm(Callback):
                  warmup: int | None = None, stream=None):
         self.every = every
         self.ratio_warn, self.dup_warn = ratio_warn, dup_warn
-        self.warmup = 2 * (every or 0) if warmup is None else warmup
+        self.warmup = warmup
         self.stream = stream
         self._last_step = -1
 
     # --- hooks ---------------------------------------------------------------------------------
     def on_train_start(self, trainer) -> None:
+        if self.warmup is None:
+            from ...config import images_per_step_factor
+            per_step = trainer.cfg.train.batch * images_per_step_factor(trainer.cfg)  # n_critic batches
+            self.warmup = max(2 * (self.every or 0), WARMUP_STEPS * per_step)
         if getattr(trainer.state.model, "can_sample", True):
             self.baseline(trainer.state)
 
@@ -146,7 +152,7 @@ class CollapseAlarm(Callback):
         stats = self.measure(state)
         alarm = self.collapsed(stats, state.extra[KEY]["real_near_dup"])
         trainer.log({**stats, "collapse": int(alarm)})
-        if alarm and state.images_seen >= self.warmup:
+        if alarm and state.images_seen >= (self.warmup or 0):
             self.warn(state, stats)
         return {**stats, "collapse": int(alarm)}
 

@@ -30,6 +30,7 @@ from .base import Callback, crossed
 METRICS = ("fid", "kid")
 BEST_CHECKPOINT = "best.safetensors"
 STATE_KEY = "eval_best"  # in TrainState.extra: {"metric", "value", "step", "images_seen"}
+TIMING_KEY = "eval_last"  # in TrainState.extra: {"step", "seconds"} of the last evaluation, for resume
 MAX_EVAL_SHARE = 0.15   # a budget-share evaluation may cost at most this share of the time trained
 ASSUMED_RATE = 6.0      # Inception images/s on a 2-core CPU, until an evaluation has been timed
 
@@ -71,10 +72,14 @@ class Evaluate(Callback):
         self._skip_noted = False
 
     def on_train_start(self, trainer) -> None:
-        self._progress = trainer.progress()
+        last = trainer.state.extra.get(TIMING_KEY)
+        if last:  # a resumed run keeps its reserve and does not evaluate the same step twice
+            self._last_step, self._last_seconds = last["step"], last["seconds"]
+        self._progress = trainer.progress(include_reserve=False)
 
     def on_step_end(self, trainer, logs) -> None:
-        before, self._progress = self._progress, trainer.progress()
+        # Shares are of the training budget itself; the reserve would make progress jump.
+        before, self._progress = self._progress, trainer.progress(include_reserve=False)
         if crossed(trainer.images_before_step, trainer.state.images_seen, self.every):
             self.evaluate(trainer)
         elif before is not None and any(before < x <= self._progress for x in self.shares):
@@ -85,8 +90,8 @@ class Evaluate(Callback):
         wanted = self.every or self._last_seconds is not None  # share evaluations only if one ran
         if wanted and trainer.state.step != self._last_step and trainer.state.step > 0 \
                 and trainer.stop_reason != "interrupted":
-            self.evaluate(trainer)
-            trainer.state.elapsed += self._last_seconds  # the budget kept this time back for it
+            if self.evaluate(trainer) is not None:
+                trainer.state.elapsed += self._last_seconds  # the budget kept this time back for it
         best = trainer.state.extra.get(STATE_KEY)
         if best and best["step"] != trainer.state.step:
             print(f"eval: the best {best['metric']} ({best['value']:.4g}) was at step {best['step']}; "
@@ -98,13 +103,15 @@ class Evaluate(Callback):
 
     def _affordable(self, trainer) -> bool:
         cost = self._last_seconds or self.n / ASSUMED_RATE
-        minutes = trainer.cfg.train.max_minutes
-        room = minutes is None or trainer.state.elapsed + 2 * cost <= minutes * 60  # this one and the last
-        if cost <= MAX_EVAL_SHARE * trainer.state.elapsed and room:
+        minutes, elapsed = trainer.cfg.train.max_minutes, trainer.state.elapsed
+        if cost > MAX_EVAL_SHARE * elapsed:
+            why = f"about {cost:.0f} s, more than {MAX_EVAL_SHARE:.0%} of the {elapsed:.0f} s trained so far"
+        elif minutes is not None and elapsed + 2 * cost > minutes * 60:  # this one and the final one
+            why = f"about {cost:.0f} s, and the time budget has no room for it and a final one"
+        else:
             return True
         if not self._skip_noted:
-            print(f"eval: skipped (about {cost:.0f} s, more than {MAX_EVAL_SHARE:.0%} of the "
-                  f"{trainer.state.elapsed:.0f} s trained so far)", file=sys.stderr)
+            print(f"eval: skipped ({why}); no best checkpoint is kept", file=sys.stderr)
             self._skip_noted = True
         return False
 
@@ -132,6 +139,7 @@ class Evaluate(Callback):
         plot_eval(trainer.run_dir)
         self._keep_best(trainer, report)
         self._last_seconds = time.monotonic() - started
+        state.extra[TIMING_KEY] = {"step": state.step, "seconds": self._last_seconds}
         return report
 
     def _real_set(self, device):
