@@ -51,7 +51,7 @@ class ProgressBar(Callback):
             parts.insert(0, f"{100 * p:3.0f}%")
             if p > self._p0 and spent > 0:
                 parts.append(f"ETA {format_duration(spent * (1 - p) / (p - self._p0))}")
-        for k in sorted(logs)[:4]:
+        for k in sorted(logs, key=lambda k: (not k.startswith("loss"), k))[:4]:  # losses first
             parts.append(f"{k} {logs[k]:.3f}")
         line = " | ".join(parts)
         if self.tty:
