@@ -102,17 +102,15 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         meta = _restore_newest(run_dir, state)
         loader.load_state_dict(meta["loader"])
 
-    cbs: list[Callback] = [MetricsLog(), SampleGrids(t.sample_every), CollapseAlarm(t.sample_every),
-                           Checkpointer(t.checkpoint_every, t.keep)]
-    if progress:
-        cbs.insert(0, ProgressBar())
-    if t.ada_target:  # first, so the logs it extends reach the metrics log
-        from .training.callbacks.adaptive_augment import AdaptiveAugment
-        cbs.insert(0, AdaptiveAugment(model.augment, t.ada_target, t.ada_kimg))
+    from .training.callbacks.adaptive_augment import AdaptiveAugment
     from .training.callbacks.evaluate import evaluate_callback
-    evaluator = evaluate_callback(cfg, dataset)
-    if evaluator is not None:  # before the checkpointer: the final state is evaluated, then saved
-        cbs.insert(cbs.index(next(c for c in cbs if isinstance(c, Checkpointer))), evaluator)
+    cbs: list[Callback | None] = [
+        AdaptiveAugment(model.augment, t.ada_target, t.ada_kimg) if t.ada_target else None,  # extends the logs
+        ProgressBar() if progress else None,
+        MetricsLog(), SampleGrids(t.sample_every), CollapseAlarm(t.sample_every),
+        evaluate_callback(cfg, dataset),  # before the checkpointer: the final state is evaluated, then saved
+        Checkpointer(t.checkpoint_every, t.keep)]
+    cbs = [c for c in cbs if c is not None]
     cbs += list(callbacks)
     trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, device)
     trainer.fit()

@@ -64,10 +64,10 @@ def _need_family(cfg: Config, loss: str, family: str) -> None:
                           f"--model {cfg.model.model} needs another loss")
 
 
-@LOSSES.register("elbo")
-class ElboLoss(Loss):
-    """VAE: Bernoulli reconstruction + beta * KL, beta warmed up over `--kl-warmup` images."""
+class _ReconstructionLoss(Loss):
+    """A loss that trains one model family alone (no critic), with Adam 1e-3."""
     needs_critic = False
+    family = ""
 
     @classmethod
     def defaults(cls):
@@ -76,16 +76,22 @@ class ElboLoss(Loss):
     @classmethod
     def check(cls, cfg: Config) -> None:
         super().check(cfg)
-        _need_family(cfg, "elbo", "vae")
+        _need_family(cfg, cls.registry_name, cls.family)
+
+
+@LOSSES.register("elbo")
+class ElboLoss(_ReconstructionLoss):
+    """VAE: Bernoulli reconstruction + beta * KL, beta warmed up over `--kl-warmup` images."""
+    family = "vae"
 
     def phases(self) -> list[Phase]:
         return [Phase("G", "G", elbo)]
 
 
 @LOSSES.register("denoise")
-class DenoiseLoss(Loss):
+class DenoiseLoss(_ReconstructionLoss):
     """DAE: corrupt a real batch with the `--noise` mix, regress the clean batch (MSE = PSNR)."""
-    needs_critic = False
+    family = "dae"
 
     def __init__(self, cfg: Config):
         super().__init__(cfg)
@@ -94,15 +100,10 @@ class DenoiseLoss(Loss):
         self.noise = parse_noise(cfg.loss.noise)
 
     @classmethod
-    def defaults(cls):
-        return {"G": OptimSpec("adam", 1e-3, (0.9, 0.999))}
-
-    @classmethod
     def check(cls, cfg: Config) -> None:
         from ..data.corrupt import parse_noise
 
         super().check(cfg)
-        _need_family(cfg, "denoise", "dae")
         parse_noise(cfg.loss.noise)
 
     def phases(self) -> list[Phase]:
