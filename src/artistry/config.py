@@ -16,6 +16,7 @@ CONFIG_VERSION = 1
 SIZES = (32, 64, 128, 256)
 FITS = ("crop", "pad", "stretch")
 PRECISIONS = ("auto", "bf16", "fp32")
+UPSAMPLES = ("transpose", "resize")
 
 
 @dataclass
@@ -36,6 +37,7 @@ class ModelConfig:
     ngf: int = 64            # generator / decoder width
     ndf: int = 64            # discriminator / encoder width
     mbstd: bool = False      # minibatch standard deviation layer in D
+    upsample: str = "transpose"  # dcgan G: transpose (the paper) or resize (nearest + 3x3 conv)
     d_norm: str | None = None  # batch|layer|none; None = whatever the loss allows
 
 
@@ -141,6 +143,31 @@ class Config:
         raise ConfigError(f"unknown option '{name}'")
 
 
+def field_type(annotation: str) -> type:
+    """The Python type behind a field's annotation ("float | None" -> float)."""
+    base = annotation.replace(" | None", "").strip()
+    return {"int": int, "float": float, "str": str, "bool": bool}[base]
+
+
+def parse_field(name: str, text: str, where: str) -> Any:
+    """A field's value from text (as in `best[lr_tail=0]`); a clear error naming `where` otherwise."""
+    types = {f.name: f.type for s in dataclasses.fields(Config) if s.name != "version"
+             for f in dataclasses.fields(s.default_factory)}  # type: ignore[misc]
+    if name not in types:
+        raise ConfigError(f"{where}: unknown setting '{name}'")
+    kind, text = field_type(types[name]), text.strip()
+    if kind is bool:
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigError(f"{where}: {name} must be true or false, got '{text}'")
+        return text.lower() in ("true", "1", "yes")
+    if text.lower() == "none" and "None" in types[name]:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"{where}: {name} must be {kind.__name__}, got '{text}'") from None
+
+
 def _need(ok: bool, flag: str, msg: str) -> None:
     if not ok:
         raise ConfigError(f"{flag}: {msg}")
@@ -161,6 +188,7 @@ def validate(cfg: Config) -> None:
     _need(1 <= m.nz <= 4096, "--nz", f"must be between 1 and 4096, got {m.nz}")
     _need(4 <= m.ngf <= 1024, "--ngf", f"must be between 4 and 1024, got {m.ngf}")
     _need(4 <= m.ndf <= 1024, "--ndf", f"must be between 4 and 1024, got {m.ndf}")
+    _need(m.upsample in UPSAMPLES, "--upsample", f"must be one of {', '.join(UPSAMPLES)}, got '{m.upsample}'")
     _need(m.d_norm in (None, "batch", "layer", "none"), "--d-norm", "must be batch, layer or none")
     _need(0.0 <= lo.label_smoothing < 0.5, "--label-smoothing", "must be in [0, 0.5)")
     _need(lo.clip is None or lo.clip > 0, "--clip", "must be positive")

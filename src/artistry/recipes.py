@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import Config
+from .config import Config, parse_field
 from .errors import ConfigError
 
 _CLASSIC = {
@@ -43,6 +43,36 @@ def recipe_settings(name: str) -> dict[str, Any]:
     if name not in RECIPES:
         raise ConfigError(f"--recipe: unknown recipe '{name}'; choose from {', '.join(RECIPES)}")
     return dict(RECIPES[name])
+
+
+def split_variants(text: str) -> list[str]:
+    """`classic,best[mbstd=false,lr_tail=0]` -> ["classic", "best[mbstd=false,lr_tail=0]"]."""
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text + ","):
+        depth += (c == "[") - (c == "]")
+        if c == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    return [p for p in parts if p]
+
+
+def parse_variant(spec: str, where: str = "--compare") -> tuple[str, dict[str, Any]]:
+    """A recipe with changed settings, `best[mbstd=false,lr_tail=0]` -> ("best", {...}), for ablations.
+
+    Names are config fields (dashes or underscores); values are parsed to the field's type.
+    """
+    name, _, rest = spec.partition("[")
+    recipe_settings(name.strip())  # unknown recipe: a clear error
+    if rest and not rest.endswith("]"):
+        raise ConfigError(f"{where}: '{spec}' must end with ']' (e.g. best[mbstd=false])")
+    changes = {}
+    for item in filter(None, (x.strip() for x in rest[:-1].split(","))):
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise ConfigError(f"{where}: '{item}' in '{spec}' must be NAME=VALUE")
+        key = key.strip().replace("-", "_")
+        changes[key] = parse_field(key, value, where)
+    return name.strip(), changes
 
 
 def config_from(data_path: str, given: dict[str, Any], recipe: str | None = None) -> Config:

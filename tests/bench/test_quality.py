@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from artistry.cli.main import app
 from helpers import write_image_folder
@@ -26,6 +27,21 @@ def test_quality_bench_trains_each_recipe_per_budget_and_writes_table_and_grids(
     assert (tmp_path / "docs" / "quality_0.01min.png").is_file()
 
 
+def test_quality_bench_runs_ablation_variants_with_their_settings(tmp_path, stub_inception, monkeypatch):
+    monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
+    folder = write_image_folder(tmp_path / "images", n=70)  # best's batch is 64
+    out = tmp_path / "ablation.md"
+    assert app(["bench", "quality", "--data", str(folder), "--minutes", "0.01", "--n", "16", "--size", "32",
+                "--compare", "best,best[mbstd=false,upsample=resize]", "--runs-dir", str(tmp_path / "runs"),
+                "--grids", str(tmp_path / "docs"), "--out", str(out)]) == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [r["recipe"] for r in rows] == ["best", "best[mbstd=false,upsample=resize]"]
+    configs = [json.loads((Path(r["run"]) / "config.json").read_text()) for r in rows]
+    assert [(c["model"]["mbstd"], c["model"]["upsample"]) for c in configs] == \
+        [(True, "transpose"), (False, "resize")]
+    assert "| best[mbstd=false,upsample=resize] | 0.01 |" in out.read_text()
+
+
 def test_quality_bench_bad_flags_name_the_flag(image_folder, capsys):
     assert app(["bench", "quality", "--data", str(image_folder), "--minutes", "ten"]) == 1
     assert "--minutes" in capsys.readouterr().err
@@ -33,5 +49,9 @@ def test_quality_bench_bad_flags_name_the_flag(image_folder, capsys):
     assert "--compare: unknown recipe 'grand'" in capsys.readouterr().err
     assert app(["bench", "quality", "--data", str(image_folder), "--compare", ","]) == 1
     assert "--compare" in capsys.readouterr().err
+    assert app(["bench", "quality", "--data", str(image_folder), "--compare", "best[mbstd=often]"]) == 1
+    assert "--compare: mbstd must be true or false" in capsys.readouterr().err
+    assert app(["bench", "quality", "--data", str(image_folder), "--compare", "best[upsample=wide]"]) == 1
+    assert "--upsample" in capsys.readouterr().err
     assert app(["bench", "quality", "--data", str(image_folder), "--size", "48"]) == 1
     assert "--size" in capsys.readouterr().err

@@ -3,6 +3,7 @@ import torch
 
 from artistry.config import Config, resolve
 from artistry.build import build_model
+from artistry.errors import ConfigError
 
 
 @pytest.mark.parametrize("family", ["dcgan", "mlp"])
@@ -43,6 +44,30 @@ def test_one_more_block_per_doubling():
         model, _ = build_model(resolve(cfg), torch.device("cpu"))
         return sum(isinstance(m, torch.nn.ConvTranspose2d) for m in model.G.modules())
     assert [n_convt(s) for s in (32, 64, 128)] == [4, 5, 6]
+
+
+@pytest.mark.parametrize("size", [32, 64, 128])
+def test_resize_upsampling_replaces_every_strided_transpose(size):
+    cfg = Config()
+    cfg.data.path, cfg.data.size, cfg.train.steps = "x", size, 1
+    cfg.model.ngf = cfg.model.ndf = 8
+    cfg.model.upsample = "resize"
+    model, _ = build_model(resolve(cfg), torch.device("cpu"))
+    transposed = [m for m in model.G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(transposed) == 1 and transposed[0].stride == (1, 1)  # only the 1x1 -> 4x4 projection
+    ups = [m for m in model.G.modules() if isinstance(m, torch.nn.Upsample)]
+    convs = [m for m in model.G.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(ups) == len(convs) == {32: 3, 64: 4, 128: 5}[size]
+    assert all(c.kernel_size == (3, 3) for c in convs)
+    x = model.generate(torch.randn(2, cfg.model.nz))
+    assert x.shape == (2, 3, size, size) and x.abs().max() <= 1
+
+
+def test_unknown_upsample_names_the_flag():
+    cfg = Config()
+    cfg.data.path, cfg.train.steps, cfg.model.upsample = "x", 1, "pixelshuffle"
+    with pytest.raises(ConfigError, match="--upsample"):
+        resolve(cfg)
 
 
 def test_pack_and_minibatch_std_change_the_critic_input():

@@ -8,7 +8,7 @@ import pytest
 from artistry.cli.main import app
 from artistry.config import resolve
 from artistry.errors import ConfigError
-from artistry.recipes import RECIPES, config_from
+from artistry.recipes import RECIPES, config_from, parse_variant, split_variants
 
 
 def test_classic_is_the_dcgan_paper():
@@ -64,3 +64,23 @@ def test_adaptive_augmentation_is_dropped_where_it_has_nothing_to_read():
     assert (cfg.train.augment, cfg.train.ada_target) == ("", 0.0)
     with pytest.raises(ConfigError, match="--ada-target"):
         resolve(config_from("imgs", {"loss": "wgan", "ada_target": 0.6}))
+
+
+def test_variants_change_named_settings_with_their_types():
+    assert split_variants("classic, best[mbstd=false,lr-tail=0],best") == \
+        ["classic", "best[mbstd=false,lr-tail=0]", "best"]
+    recipe, changes = parse_variant("best[mbstd=false,lr-tail=0,upsample=resize,lr_d=4e-4,batch=32]")
+    assert recipe == "best"
+    assert changes == {"mbstd": False, "lr_tail": 0.0, "upsample": "resize", "lr_d": 4e-4, "batch": 32}
+    assert isinstance(changes["batch"], int) and parse_variant("fast") == ("fast", {})
+    cfg = config_from("x", changes, recipe)
+    assert (cfg.model.mbstd, cfg.train.lr_tail, cfg.optim.lr_d, cfg.train.ema) == (False, 0.0, 4e-4, True)
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("best[colour=red]", "unknown setting 'colour'"), ("best[mbstd=maybe]", "mbstd must be true or false"),
+    ("best[batch=many]", "batch must be int"), ("best[mbstd]", "must be NAME=VALUE"),
+    ("best[mbstd=true", "must end with ']'"), ("grand[mbstd=true]", "unknown recipe 'grand'")])
+def test_bad_variants_say_what_is_wrong(spec, says):
+    with pytest.raises(ConfigError, match=says.replace("[", r"\[")):
+        parse_variant(spec)

@@ -30,7 +30,8 @@ def run_quality(data: str, budgets: list[float], recipes: list[str], *, n: int =
     Args:
         data: the image folder.
         budgets: minutes per run, e.g. [30, 10].
-        recipes: recipe names; the ratio compares the last one with the first.
+        recipes: recipe names, or variants for ablations (`best[mbstd=false]`, see
+            recipes.parse_variant); the ratio compares the last one with the first.
         n: generated images per evaluation.
         out: write the table here (FILE.md) and the raw numbers beside it (FILE.json).
         grid_dir: write quality_<budget>min.png (the recipes' grids side by side) here.
@@ -39,9 +40,9 @@ def run_quality(data: str, budgets: list[float], recipes: list[str], *, n: int =
     from ..metrics.features import InceptionFeatures
     from ..metrics.report import ImageSet, cached_real_features
     from ..metrics.stats_cache import RealFeatureCache
-    from ..recipes import config_from
+    from ..recipes import config_from, parse_variant
 
-    dataset = api._prepare(config_from(data, {"size": size}, recipes[0]))
+    dataset = api._prepare(config_from(data, {"size": size}, parse_variant(recipes[0])[0]))
     extractor = InceptionFeatures()
     tic = time.perf_counter()
     real, hit = cached_real_features(ImageSet(dataset.images), protocol, extractor, RealFeatureCache(None),
@@ -53,9 +54,10 @@ def run_quality(data: str, budgets: list[float], recipes: list[str], *, n: int =
     for minutes in budgets:
         grids = []
         for recipe in recipes:
-            name = f"{recipe}-{minutes:g}min-seed{seed}"
+            base, changes = parse_variant(recipe)
+            name = f"{_run_name(recipe)}-{minutes:g}min-seed{seed}"
             cfg = config_from(data, {"size": size, "max_minutes": minutes, "seed": seed, "name": name,
-                                     "runs_dir": runs_dir}, recipe)
+                                     "runs_dir": runs_dir, **changes}, base)
             log(f"training {recipe} for {minutes:g} minutes ...")
             run_dir = api.train(cfg, progress=True)
             row = _evaluate(run_dir, real, extractor, n, protocol, seed, log)
@@ -71,6 +73,12 @@ def run_quality(data: str, budgets: list[float], recipes: list[str], *, n: int =
         write_text_atomic(Path(out), results["table"] + "\n")
         write_text_atomic(Path(out).with_suffix(".json"), json.dumps(results, indent=2) + "\n")
     return results
+
+
+def _run_name(spec: str) -> str:
+    """A directory name for a recipe variant: best[mbstd=false] -> best-mbstd=false."""
+    name = spec.replace("[", "-").replace("]", "").replace(",", "-").replace("=", "-")
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def _evaluate(run_dir: Path, real, extractor, n: int, protocol: str, seed: int, log: Log) -> dict:
@@ -101,9 +109,10 @@ def _last_images_seen(run_dir: Path) -> int:
     return int(load(list_checkpoints(run_dir / "checkpoints")[-1][1])[1]["images_seen"])
 
 
-def _format_row(r: dict) -> str:
+def _format_row(r: dict, first_fid: float | None = None) -> str:
+    ratio = f"{r['fid'] / first_fid:.2f}" if first_fid else "–"
     return (f"| {r['recipe']} | {r['minutes']:g} | {r['images_seen'] / 1000:.1f}k | {r['checkpoint']} "
-            f"| {r['fid']:.1f} | {1e3 * r['kid']:.1f} ± {1e3 * r['kid_std']:.1f} | {r['precision']:.3f} "
+            f"| {r['fid']:.1f} | {ratio} | {1e3 * r['kid']:.1f} ± {1e3 * r['kid_std']:.1f} | {r['precision']:.3f} "
             f"| {r['recall']:.3f} | {r['coverage']:.3f} |")
 
 
@@ -111,9 +120,13 @@ def format_table(results: dict) -> str:
     """Markdown: one row per run, then FID ratios (last recipe / first) per budget."""
     lines = [f"{results['n']} generated images vs {results['n_real']} real, {results['size']} px, "
              f"protocol {results['protocol']}" + (f"; `{results['command']}`" if results["command"] else ""), "",
-             "| recipe | budget (min) | images seen | checkpoint used | FID | KID ×10³ | precision | recall | coverage |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    lines += [_format_row(r) for r in results["rows"]]
+             "| recipe | budget (min) | images seen | checkpoint used | FID | FID ÷ first | KID ×10³ | precision "
+             "| recall | coverage |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    first = {}  # budget -> FID of its first recipe
+    for r in results["rows"]:
+        first.setdefault(r["minutes"], r["fid"])
+        lines.append(_format_row(r, first[r["minutes"]]))
     lines.append("")
     for minutes in dict.fromkeys(r["minutes"] for r in results["rows"]):
         rows = [r for r in results["rows"] if r["minutes"] == minutes]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from ..config import Config
+from ..config import Config, field_type
 
 HELP = {
     "size": "training resolution in pixels (32, 64, 128, 256)",
@@ -18,6 +18,8 @@ HELP = {
     "ngf": "generator / decoder base width",
     "ndf": "discriminator / encoder base width",
     "mbstd": "minibatch standard deviation layer in the discriminator (fights collapse)",
+    "upsample": "dcgan generator up-sampling: transpose (the paper's ConvTranspose) or resize (nearest "
+                "neighbour + 3x3 conv, no checkerboard artefacts)",
     "d_norm": "critic normalisation: batch, layer, none (default: what the loss allows)",
     "loss": "bce, wgan, wgan-gp, hinge (GANs); elbo (vae); denoise (dae)",
     "label_smoothing": "one-sided label smoothing for bce: real target 1 - s",
@@ -63,11 +65,6 @@ SKIP = {"path"}  # the positional DIR
 ALIASES = {"nz": ["--latent"]}
 
 
-def _type_of(annotation: str):
-    base = annotation.replace(" | None", "").strip()
-    return {"int": int, "float": float, "str": str, "bool": bool}[base]
-
-
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per config field; defaults are suppressed so only given flags are set."""
     cfg = Config()
@@ -78,7 +75,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 continue
             flag = "--" + f.name.replace("_", "-")
             names = [flag] + ALIASES.get(f.name, [])
-            kind = _type_of(f.type)
+            kind = field_type(f.type)
             default = getattr(getattr(cfg, section), f.name)
             help_text = HELP.get(f.name, "") + ("" if default in (None, "") else f" [{default}]")
             if kind is bool:

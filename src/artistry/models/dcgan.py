@@ -25,15 +25,23 @@ def _widths(size: int, base: int) -> list[int]:
     return [base * min(2 ** i, MAX_MULT) for i in reversed(range(stages))]
 
 
+def _up(cin: int, cout: int, upsample: str) -> list[nn.Module]:
+    """One 2x up-sampling: the paper's 4x4 stride-2 ConvTranspose, or nearest-neighbour resize then a
+    3x3 conv (Odena et al. 2016), whose even kernel coverage cannot paint checkerboards."""
+    if upsample == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(cin, cout, 3, 1, 1, bias=False)]
+    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False)]
+
+
 class DCGANGenerator(nn.Module):
-    def __init__(self, nz: int, ngf: int, channels: int, size: int):
+    def __init__(self, nz: int, ngf: int, channels: int, size: int, upsample: str = "transpose"):
         super().__init__()
         w = _widths(size, ngf)
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(nz, w[0], 4, 1, 0, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU(True)]
         for cin, cout in zip(w[:-1], w[1:]):
-            layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(w[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+            layers += [*_up(cin, cout, upsample), nn.BatchNorm2d(cout), nn.ReLU(True)]
+        layers += [*_up(w[-1], channels, upsample), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -74,11 +82,12 @@ class DCGAN(GenerativeModel):
     @classmethod
     def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "DCGAN":
         m, d = cfg.model, cfg.data
-        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec())
+        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.upsample)
 
-    def __init__(self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec):
+    def __init__(self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec,
+                 upsample: str = "transpose"):
         super().__init__(nz, (channels, size, size))
-        self.G = DCGANGenerator(nz, ngf, channels, size)
+        self.G = DCGANGenerator(nz, ngf, channels, size, upsample)
         self.D = DCGANDiscriminator(ndf, channels, size, critic)
         self.pack = critic.pack
         init_dcgan_(self)

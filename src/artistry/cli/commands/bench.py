@@ -26,6 +26,7 @@ EPILOG = """examples:
   artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out docs/benchmarks_modes_raw.md
   artistry bench modes --suite stacked --recipes bce,hinge+ema --stacked-steps 2000
   artistry bench quality --data ../shared/data/paintings_a --minutes 30,10 --out docs/benchmarks_quality.md
+  artistry bench quality --minutes 10 --n 500 --compare "best,best[mbstd=false],best[ada_target=0]"   # ablations
 
 recipes are LOSS[+OPTION...]; options: packN, mbstd, ema, r1=GAMMA, gp=LAMBDA, clip=C, ncritic=N,
 lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, ls=S, emakimg=K
@@ -67,7 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     q.add_argument("--data", metavar="DIR", help="image folder (default ../shared/data/paintings_a)")
     q.add_argument("--minutes", metavar="M1,M2", default="30,10", help="wall-clock budget per run [30,10]")
     q.add_argument("--compare", metavar="R1,R2", default="classic,best",
-                   help="recipes; the ratio is FID(last)/FID(first) [classic,best]")
+                   help="recipes, or variants for ablations such as best[mbstd=false,lr_tail=0]; "
+                        "the ratio is FID(last)/FID(first) [classic,best]")
     q.add_argument("--n", type=int, default=2000, help="generated images per evaluation [2000]")
     q.add_argument("--size", type=int, default=64, help="training resolution [64]")
     q.add_argument("--runs-dir", default="runs/bench-quality", help="where the runs go [runs/bench-quality]")
@@ -125,7 +127,7 @@ def _run_quality(args: argparse.Namespace) -> int:
     from ...bench.quality import run_quality
     from ...config import resolve
     from ...errors import ConfigError
-    from ...recipes import config_from, recipe_settings
+    from ...recipes import config_from, parse_variant, split_variants
 
     try:
         budgets = [float(x) for x in args.minutes.split(",") if x.strip()]
@@ -133,7 +135,7 @@ def _run_quality(args: argparse.Namespace) -> int:
         raise ConfigError(f"--minutes: expected minutes like 30,10, got '{args.minutes}'") from None
     if not budgets or min(budgets) <= 0:
         raise ConfigError("--minutes: give one or more positive budgets, e.g. 30,10")
-    recipes = [r.strip() for r in args.compare.split(",") if r.strip()]
+    recipes = split_variants(args.compare)
     if not recipes:
         raise ConfigError("--compare: give one or more recipes, e.g. classic,best")
     if args.n < 10:
@@ -143,12 +145,12 @@ def _run_quality(args: argparse.Namespace) -> int:
         raise ConfigError(f"--data: folder not found: {data}")
     for r in recipes:  # every run's config is checked before any data is read
         try:
-            recipe_settings(r)
+            base, changes = parse_variant(r)
         except ConfigError as e:
             raise ConfigError(str(e).replace("--recipe", "--compare", 1)) from None
-        resolve(config_from(data, {"size": args.size, "max_minutes": min(budgets)}, r))
+        resolve(config_from(data, {"size": args.size, "max_minutes": min(budgets), **changes}, base))
     command = f"artistry bench quality --data {shlex.quote(data)} --minutes {args.minutes} " \
-              f"--compare {args.compare} --n {args.n} --size {args.size}"
+              f"--compare {shlex.quote(args.compare)} --n {args.n} --size {args.size}"
     run_quality(data, budgets, recipes, n=args.n, size=args.size, runs_dir=args.runs_dir, out=args.out,
                 grid_dir=args.grids, seed=args.seed, command=command, log=lambda s: print(s, file=sys.stderr, flush=True))
     return 0
