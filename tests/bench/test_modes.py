@@ -116,6 +116,23 @@ def test_train_2d_runs_the_real_losses(spec):
     assert r["seconds"] > 0
 
 
+def test_tail_option_decays_the_learning_rates_over_the_last_steps():
+    from artistry.training.state import TrainState, build_optimizers
+
+    cfg = bench.recipe_config(bench.parse_recipe("bce+tail=0.5"), model="mlp", size=32, channels=1,
+                              batch=8, nz=2, d_norm="none")
+    assert cfg.train.lr_tail == 0.5
+    model = bench.toy_model(cfg, [8] * 2, [8] * 2)
+    state = TrainState(model, build_optimizers(cfg, model), None, fixed_z=torch.zeros(1, 2),
+                       fixed_real=torch.zeros(1, 2))
+    seen = []
+    bench._loop(state, cfg, lambda: torch.randn(8, 2), 10,
+                on_step=lambda i, logs: seen.append(state.optimizers["G"].param_groups[0]["lr"]))
+    lr = cfg.optim.lr_g
+    assert seen[:5] == [lr] * 5  # full rate for the first half
+    assert seen[5:] == pytest.approx([lr * (1 - i / 10) / 0.5 for i in range(5, 10)])  # then linear to ~0
+
+
 def test_toy_model_is_two_dimensional_with_the_losses_critic():
     cfg = bench.recipe_config(bench.parse_recipe("hinge+pack2"), model="mlp", size=32, channels=1,
                               batch=8, nz=2, d_norm="none")

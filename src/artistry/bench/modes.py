@@ -24,7 +24,8 @@ accuracy, trained once and cached as safetensors under the cache dir).
 
 Recipes are written LOSS[+OPTION...]: pack2, pack4, mbstd, ema, r1=10, gp=10, clip=0.01,
 ncritic=5, lr=1e-4 (both nets), lrg=.., lrd=.., beta1=.., beta2=.., dnorm=batch|layer|none,
-ls=0.1 (label smoothing), emakimg=2. E.g. `bce+pack2+ema`.
+ls=0.1 (label smoothing), emakimg=2, tail=0.3 (learning rates decay to 0 over the last 30% of
+the steps). E.g. `bce+pack2+ema`.
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ from ..metrics.modes import ModeScore, mean_sd, mixture, score_mixture, score_st
 from ..models.layers import apply_spectral_norm_
 from ..models.mlp import MLPGAN
 from ..registry import LOSSES
+from ..training.schedules import lr_scale, set_learning_rates
 from ..training.state import TrainState, build_optimizers, ema_beta, make_ema
 from ..training.step import train_step
 
@@ -95,7 +97,7 @@ class Recipe:
 
 
 _FLOAT_OPTS = {"r1": "r1", "gp": "gp", "clip": "clip", "lrg": "lr_g", "lrd": "lr_d", "beta1": "beta1",
-               "beta2": "beta2", "ls": "label_smoothing", "emakimg": "ema_kimg"}
+               "beta2": "beta2", "ls": "label_smoothing", "emakimg": "ema_kimg", "tail": "lr_tail"}
 
 
 def parse_recipe(spec: str) -> Recipe:
@@ -126,7 +128,7 @@ def parse_recipe(spec: str) -> Recipe:
         except ValueError:
             raise ConfigError(f"--options: cannot read '{opt}' in '{spec}'; use packN, mbstd, ema, r1=G, gp=L, "
                               "clip=C, ncritic=N, lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, "
-                              "ls=S, emakimg=K") from None
+                              "ls=S, emakimg=K, tail=S") from None
     return Recipe(spec, loss, settings)
 
 
@@ -178,7 +180,10 @@ def _loop(state: TrainState, cfg: Config, next_batch: Callable[[], torch.Tensor]
         for group in opt.param_groups:
             group["foreach"] = True
     state.model.train()
+    o = cfg.optim
     for i in range(steps):
+        if cfg.train.lr_tail:  # lr decays to 0 over the last `tail` share of the steps
+            set_learning_rates(state.optimizers, o.lr_g, o.lr_d, lr_scale(i / steps, cfg.train.lr_tail))
         logs, _ = train_step(state, phases, next_batch, contextlib.nullcontext, beta)
         if on_step is not None:
             on_step(i, logs)
