@@ -17,7 +17,7 @@ def test_classic_is_the_dcgan_paper():
     assert (m.model, lo.loss, m.nz, m.ngf, m.ndf, t.batch) == ("dcgan", "bce", 100, 64, 64, 128)
     assert (o.optimizer, o.lr_g, o.lr_d, o.beta1, o.beta2) == ("adam", 2e-4, 2e-4, 0.5, 0.999)
     assert not (t.ema or t.augment or cfg.data.mirror or m.mbstd or lo.r1 or t.lr_tail or t.eval_at)
-    assert t.recipe == "classic"
+    assert t.recipe == "classic" and m.upsample == "transpose"
 
 
 def test_best_is_the_default_and_sets_its_documented_options():
@@ -25,8 +25,9 @@ def test_best_is_the_default_and_sets_its_documented_options():
     t = cfg.train
     assert t.recipe == "best"
     assert (cfg.model.ngf, cfg.model.ndf, cfg.model.mbstd, cfg.data.mirror, t.ema) == (32, 32, True, True, True)
+    assert cfg.model.upsample == "resize"
     assert (t.augment, t.ada_target, t.lr_tail, t.eval_at, t.eval_metric) == \
-        ("color,translation,cutout", 0.6, 0.2, "0.7", "kid")
+        ("color,translation,cutout", 0.0, 0.2, "0.7", "kid")
 
 
 def test_given_flags_override_the_recipe_and_optimizer_follows_the_loss():
@@ -58,10 +59,9 @@ def test_bad_recipe_flag_is_one_line(image_folder, capsys):
     assert "--recipe" in err and "Traceback" not in err
 
 
-def test_adaptive_augmentation_is_dropped_where_it_has_nothing_to_read():
-    assert resolve(config_from("imgs", {"loss": "wgan-gp"})).train.ada_target == 0.0
-    cfg = resolve(config_from("imgs", {"augment": ""}))
-    assert (cfg.train.augment, cfg.train.ada_target) == ("", 0.0)
+def test_best_recipe_takes_any_loss_and_adaptive_augmentation_needs_a_sign():
+    assert resolve(config_from("imgs", {"loss": "wgan-gp"})).train.augment == "color,translation,cutout"
+    assert resolve(config_from("imgs", {"augment": ""})).train.augment == ""
     with pytest.raises(ConfigError, match="--ada-target"):
         resolve(config_from("imgs", {"loss": "wgan", "ada_target": 0.6}))
 
