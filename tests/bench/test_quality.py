@@ -32,14 +32,14 @@ def test_quality_bench_runs_ablation_variants_with_their_settings(tmp_path, stub
     folder = write_image_folder(tmp_path / "images", n=70)  # best's batch is 64
     out = tmp_path / "ablation.md"
     assert app(["bench", "quality", "--data", str(folder), "--minutes", "0.01", "--n", "16", "--size", "32",
-                "--compare", "best,best[mbstd=false,upsample=resize]", "--runs-dir", str(tmp_path / "runs"),
+                "--compare", "best,best[mbstd=false,upsample=transpose]", "--runs-dir", str(tmp_path / "runs"),
                 "--grids", str(tmp_path / "docs"), "--out", str(out)]) == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
-    assert [r["recipe"] for r in rows] == ["best", "best[mbstd=false,upsample=resize]"]
+    assert [r["recipe"] for r in rows] == ["best", "best[mbstd=false,upsample=transpose]"]
     configs = [json.loads((Path(r["run"]) / "config.json").read_text()) for r in rows]
     assert [(c["model"]["mbstd"], c["model"]["upsample"]) for c in configs] == \
-        [(True, "transpose"), (False, "resize")]
-    assert "| best[mbstd=false,upsample=resize] | 0.01 |" in out.read_text()
+        [(True, "resize"), (False, "transpose")]
+    assert "| best[mbstd=false,upsample=transpose] | 0.01 |" in out.read_text()
 
 
 def test_quality_bench_bad_flags_name_the_flag(image_folder, capsys):
