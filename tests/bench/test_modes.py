@@ -116,6 +116,23 @@ def test_train_2d_runs_the_real_losses(spec):
     assert r["seconds"] > 0
 
 
+def test_bench_knobs_set_the_batch_noise_size_and_widths(monkeypatch):
+    seen = {}
+
+    def capture(state, cfg, next_batch, steps, on_step=None):
+        linears = lambda net: [m for m in net.modules() if isinstance(m, torch.nn.Linear)]  # noqa: E731
+        seen.update(batch=tuple(next_batch().shape), nz=linears(state.model.G)[0].in_features,
+                    g=[m.out_features for m in linears(state.model.G)],
+                    d=[m.out_features for m in linears(state.model.D)])
+
+    monkeypatch.setattr(bench, "_loop", capture)
+    r = bench.train_2d("bce+pack2+batch=7+nz=5+gw=12+dw=6", "ring", steps=1, n_eval=50)
+    assert seen == {"batch": (14, 2), "nz": 5, "g": [12, 12, 12, 12, 2], "d": [6, 6, 6, 1]}
+    assert r["finite"]  # sampling draws 5-D noise too
+    with pytest.raises(ConfigError, match="'batch=0'"):
+        bench.parse_recipe("bce+batch=0")
+
+
 def test_tail_option_decays_the_learning_rates_over_the_last_steps():
     from artistry.training.state import TrainState, build_optimizers
 
@@ -154,6 +171,27 @@ def test_suite_summary_and_tables(monkeypatch):
     table = bench.format_tables({k: v for k, v in res.items() if k != "_meta"})
     assert "| PacGAN2 | 7.9 / 95.6 | 23.8 / 91.3 | 1000 / 0.06 |" in table
     assert "**ours: bce** | 7.5 ± 0.7 / 90.0 ± 0.0 | 24.5 ± 0.7 / 90.0 ± 0.0 | - |" in table
+
+
+def test_drs_rows_show_the_generator_alone_and_the_acceptance(monkeypatch):
+    def fake_train(spec, data, steps, seed):
+        k = 8 if data == "ring" else 25
+        return {"modes": k, "n_modes": k, "high_quality": 0.99, "reverse_kl": 0.05, "counts": [1] * k,
+                "seconds": 1.0, "finite": True, "acceptance": 0.02 + 0.02 * seed,
+                "before_drs": {"modes": k - 1, "high_quality": 0.5, "reverse_kl": 0.2}}
+    monkeypatch.setattr(bench, "train_2d", fake_train)
+    res = bench.run_2d_suite([bench.parse_recipe("bce+drs")], trials=2, steps=5, log=lambda s: None)
+    grid = res["bce+drs"]["grid"]
+    assert grid["before_drs"]["hq"][0] == pytest.approx(50.0) and grid["acceptance"][0] == pytest.approx(0.03)
+    table = bench.format_tables({k: v for k, v in res.items() if k != "_meta"})
+    assert "| ours: bce+drs, G alone (no rejection) | 7.0 ± 0.0 / 50.0 ± 0.0 | 24.0 ± 0.0 / 50.0 ± 0.0 | - |" in table
+    assert "| 3.0% / 3.0% |" in table
+
+
+def test_train_2d_with_drs_scores_the_kept_samples_and_the_generator_alone():
+    r = bench.train_2d("bce+drs=5", "ring", steps=3, seed=1, n_eval=100, g_widths=[16] * 4, d_widths=[16] * 3)
+    assert r["finite"] and sum(r["counts"]) <= 100 and 0 < r["acceptance"] <= 1
+    assert set(r["before_drs"]) == {"modes", "high_quality", "reverse_kl"}
 
 
 def test_cli_bench_modes_writes_and_merges_the_report(tmp_path, monkeypatch, capsys):
