@@ -252,6 +252,17 @@ def test_stacked_pieces(fake_mnist):
     assert 1 <= score.modes <= 8 and score.n_modes == 1000 and sum(score.counts) == 30
 
 
+def test_stacked_drs_keeps_generated_images_and_widths_follow_the_recipe(fake_mnist):
+    mnist = bench.load_mnist(fake_mnist)
+    state = bench.train_stacked("bce+gw=6+dw=5", mnist, steps=1, batch=4, log=lambda s: None)
+    convs = lambda net: [m.out_channels for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]  # noqa: E731
+    assert convs(state.model.G)[0] == 6 * 4 and convs(state.model.D)[0] == 5   # ngf 6, ndf 5 at 32 px
+    G = state.sampling_generator()
+    kept, acceptance = bench._rejection_stacked(G, bench.stacked_stream(mnist, 1, 8), steps=2, n=40, seed=0)
+    assert kept.shape == (40, 3, 32, 32) and 0 < acceptance <= 1
+    assert kept.min() >= -1 and kept.max() <= 1   # G's tanh images, not real ones
+
+
 def test_classify_stacked_crops_each_channel_and_reports_confidence():
     torch.manual_seed(0)
     clf = bench.DigitClassifier()

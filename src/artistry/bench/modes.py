@@ -25,8 +25,10 @@ accuracy, trained once and cached as safetensors under the cache dir).
 Recipes are written LOSS[+OPTION...]: pack2, pack4, mbstd, ema, r1=10, gp=10, clip=0.01,
 ncritic=5, lr=1e-4 (both nets), lrg=.., lrd=.., beta1=.., beta2=.., dnorm=batch|layer|none,
 ls=0.1 (label smoothing), emakimg=2, tail=0.3 (learning rates decay to 0 over the last 30% of
-the steps), and the harness's own knobs batch=N (D inputs per step), nz=N (noise size), gw=W and
-dw=W (every hidden layer of G / D this wide; 2-D suite). E.g. `bce+pack2+ema`.
+the steps), the harness's own knobs batch=N (D inputs per step), nz=N (2-D noise size), gw=W and
+dw=W (2-D: every hidden layer of G / D this wide; Stacked MNIST: ngf / ndf), and drs[=STEPS]:
+score samples kept by discriminator rejection sampling (artistry.rejection) with a classifier
+fitted for STEPS on the frozen G, reporting G alone too. E.g. `bce+pack2+ema+drs`.
 """
 from __future__ import annotations
 
@@ -506,6 +508,21 @@ def classify_stacked(clf: DigitClassifier, images: torch.Tensor, confidence: lis
     return np.stack(out, axis=1)
 
 
+def stacked_stream(mnist: dict[str, np.ndarray], seed: int, batch: int) -> Callable[[], torch.Tensor]:
+    """Batches of `batch` stacked digits in [-1, 1] from a fixed set of 128,000 random triples
+    (PacGAN's training set), [B, 3, 32, 32] channels-last."""
+    pool = torch.from_numpy(stacked_pool(mnist))                                   # [70000, 32, 32]
+    rng = np.random.default_rng(seed)
+    triples = torch.from_numpy(rng.integers(0, len(pool), size=(STACKED_TRAIN, 3)))  # [128000, 3]
+    gen = torch.Generator().manual_seed(10_000 + seed)
+
+    def next_batch() -> torch.Tensor:
+        rows = triples[torch.randint(len(triples), (batch,), generator=gen)]        # [B, 3]
+        x = pool[rows].float().div_(127.5).sub_(1.0)                                # [B, 3, 32, 32]
+        return x.contiguous(memory_format=torch.channels_last)
+    return next_batch
+
+
 def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_STEPS, seed: int = 0,
                   batch: int = STACKED_BATCH, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
                   log: Callable[[str], None] = print) -> TrainState:
@@ -515,23 +532,14 @@ def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_
     recipe = parse_recipe(spec)
     torch.manual_seed(seed)
     batch = recipe.bench.get("batch", batch)
+    ngf, ndf = recipe.bench.get("gw", ngf), recipe.bench.get("dw", ndf)
     cfg = recipe_config(recipe, model="dcgan", size=32, channels=3, batch=batch * recipe.pack, nz=100,
                         ngf=ngf, ndf=ndf, d_norm=recipe.settings.get("d_norm"))
     device = torch.device("cpu")
     model, _ = build_model(cfg, device)
     state = TrainState(model, build_optimizers(cfg, model), make_ema(model) if cfg.train.ema else None,
                        fixed_z=torch.zeros(1, 100), fixed_real=torch.zeros(1, 3, 32, 32))
-    pool = torch.from_numpy(stacked_pool(mnist))                                   # [70000, 32, 32]
-    rng = np.random.default_rng(seed)
-    triples = torch.from_numpy(rng.integers(0, len(pool), size=(STACKED_TRAIN, 3)))  # PacGAN's 128k set
-    gen = torch.Generator().manual_seed(10_000 + seed)
-    b = cfg.train.batch
-
-    def next_batch() -> torch.Tensor:
-        rows = triples[torch.randint(len(triples), (b,), generator=gen)]            # [B, 3]
-        x = pool[rows].float().div_(127.5).sub_(1.0)                                # [B, 3, 32, 32]
-        return x.contiguous(memory_format=torch.channels_last)
-
+    next_batch = stacked_stream(mnist, seed, cfg.train.batch)
     t0 = time.perf_counter()
 
     def on_step(i: int, logs: dict) -> None:
@@ -544,22 +552,76 @@ def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_
 
 
 @torch.no_grad()
-def score_stacked_generator(G: nn.Module, clf: DigitClassifier, n: int = STACKED_EVAL, nz: int = 100,
-                            seed: int = 0, batch: int = 500, confidence: list | None = None) -> ModeScore:
-    """Label each channel of n generated samples (G in eval mode) and count the 1,000 modes.
-
-    With `confidence` (a list), appends the fraction of channels the classifier labels with
-    softmax >= 0.9: blurry non-digits get labels too, so a low value flags inflated counts.
-    """
+def stacked_samples(G: nn.Module, n: int = STACKED_EVAL, nz: int = 100, seed: int = 0,
+                    batch: int = 500) -> torch.Tensor:
+    """n samples of G in eval mode, [n, 3, 32, 32]."""
     G.eval()
     gen = torch.Generator().manual_seed(20_000 + seed)
-    digits = []
-    for i in range(0, n, batch):
-        images = G(torch.randn(min(batch, n - i), nz, generator=gen))
-        digits.append(classify_stacked(clf, images, confidence))
+    return torch.cat([G(torch.randn(min(batch, n - i), nz, generator=gen)) for i in range(0, n, batch)])
+
+
+@torch.no_grad()
+def score_stacked_images(images: torch.Tensor, clf: DigitClassifier, batch: int = 500,
+                         confidence: list | None = None) -> ModeScore:
+    """Label each channel of generated stacked images and count the 1,000 modes.
+
+    With `confidence` (a list), it ends up holding the fraction of channels the classifier
+    labels with softmax >= 0.9: blurry non-digits get labels too, so a low value flags
+    inflated counts.
+    """
+    digits = [classify_stacked(clf, images[i:i + batch], confidence) for i in range(0, len(images), batch)]
     if confidence is not None and confidence:
         confidence[:] = [float(np.mean(confidence))]
     return score_stacked(np.concatenate(digits))
+
+
+def score_stacked_generator(G: nn.Module, clf: DigitClassifier, n: int = STACKED_EVAL, nz: int = 100,
+                            seed: int = 0, batch: int = 500, confidence: list | None = None) -> ModeScore:
+    """Label each channel of n samples of G (eval mode) and count the 1,000 modes."""
+    return score_stacked_images(stacked_samples(G, n, nz, seed, batch), clf, batch, confidence)
+
+
+def stacked_critic(width: int = 32) -> nn.Module:
+    """The real-vs-G classifier for rejection sampling on Stacked MNIST: three stride-2 convs
+    (no normalisation, so each image's logit is its own) and a linear head."""
+    w = width
+    return nn.Sequential(
+        nn.Conv2d(3, w, 4, 2, 1), nn.LeakyReLU(0.2),           # [N, w, 16, 16]
+        nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2),       # [N, 2w, 8, 8]
+        nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.LeakyReLU(0.2),   # [N, 4w, 4, 4]
+        nn.Flatten(), nn.Linear(4 * w * 16, 1), nn.Flatten(0))
+
+
+def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: int, n: int,
+                       seed: int) -> tuple[torch.Tensor, float]:
+    """`n` samples of the frozen G kept by discriminator rejection sampling with a fresh
+    `stacked_critic` fitted for `steps`; returns (samples, acceptance rate)."""
+    from ..rejection import fit_ratio_classifier, rejection_sample
+
+    G.eval()
+    zgen = torch.Generator().manual_seed(20_000 + seed)
+
+    def fake(k: int) -> torch.Tensor:
+        return torch.cat([G(torch.randn(min(500, k - i), 100, generator=zgen)) for i in range(0, k, 500)])
+
+    def real_k(k: int) -> torch.Tensor:
+        parts, have = [], 0
+        while have < k:
+            parts.append(real())
+            have += parts[-1].shape[0]
+        return torch.cat(parts)[:k]
+
+    torch.manual_seed(30_000 + seed)
+    clf = stacked_critic()
+    with torch.enable_grad():
+        fit_ratio_classifier(real_k, fake, clf, steps=steps, batch=64, lr=2e-4)
+
+    def logit(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([clf(x[i:i + 1000]) for i in range(0, len(x), 1000)])
+
+    res = rejection_sample(fake, logit, n, quantile=0.99, burn_in=min(20_000, 4 * n), chunk=min(10_000, 4 * n),
+                           max_draws=2_000_000, generator=zgen)
+    return res.samples, res.acceptance
 
 
 def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
@@ -568,11 +630,21 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
     t0 = time.perf_counter()
     path = find_mnist(mnist_path)
     clf, _ = mnist_classifier(path, cache_dir, log=lambda s: None)
-    state = train_stacked(spec, load_mnist(path), steps, seed, ngf=ngf, ndf=ndf, log=log)
+    mnist = load_mnist(path)
+    state = train_stacked(spec, mnist, steps, seed, ngf=ngf, ndf=ndf, log=log)
     t_train = time.perf_counter() - t0
+    G, kb = state.sampling_generator(), parse_recipe(spec).bench
     conf: list[float] = []
-    score = score_stacked_generator(state.sampling_generator(), clf, seed=seed, confidence=conf)
-    return {**score.to_dict(), "seconds": time.perf_counter() - t0, "train_seconds": t_train,
+    score = score_stacked_generator(G, clf, seed=seed, confidence=conf)
+    extra: dict[str, Any] = {}
+    if "drs" in kb:  # keep G's own score for the table, then score the kept samples
+        extra["before_drs"] = {"modes": score.modes, "reverse_kl": score.reverse_kl, "high_quality": 0.0,
+                               "confident": float(np.mean(conf))}
+        kept, extra["acceptance"] = _rejection_stacked(G, stacked_stream(mnist, seed + 1, STACKED_BATCH), kb["drs"],
+                                                       STACKED_EVAL, seed)
+        conf = []
+        score = score_stacked_images(kept, clf, confidence=conf)
+    return {**score.to_dict(), **extra, "seconds": time.perf_counter() - t0, "train_seconds": t_train,
             "confident": float(np.mean(conf))}
 
 

@@ -24,12 +24,14 @@ EPILOG = """examples:
   artistry bench modes --suite 2d --trials 3 --steps 1000                  # quick look, ~minutes
   artistry bench modes --suite 2d --losses bce,hinge --options none,pack2,mbstd
   artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out docs/benchmarks_modes_raw.md
+  artistry bench modes --suite 2d --recipes bce+pack2+ema+drs --steps 10000 --workers 2   # the goal recipe, ~18 min
   artistry bench modes --suite stacked --recipes bce,hinge+ema --stacked-steps 2000
   artistry bench quality --data ../shared/data/paintings_a --minutes 30,10 --out docs/benchmarks_quality.md
   artistry bench quality --minutes 10 --n 500 --compare "best,best[mbstd=false],best[ada_target=0.6]"   # ablations
 
 recipes are LOSS[+OPTION...]; options: packN, mbstd, ema, r1=GAMMA, gp=LAMBDA, clip=C, ncritic=N,
-lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, ls=S, emakimg=K, tail=S
+lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, ls=S, emakimg=K, tail=S,
+drs[=STEPS] (2-D: discriminator rejection sampling when scoring), batch=N, nz=N, gw=W, dw=W
 """
 
 
