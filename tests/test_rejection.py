@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from artistry.rejection import fit_ratio_classifier, rejection_sample
+from artistry.rejection import fit_ratio_classifier, rejection_sample, stream_sampler
 
 
 def _normal(mean: float, std: float, gen: torch.Generator):
@@ -43,3 +43,10 @@ def test_the_fitted_classifier_learns_the_log_density_ratio():
     with torch.no_grad():
         assert net(x).tolist() == pytest.approx([-2.0, 0.0, 2.0], abs=0.35)
     assert not net.training
+
+
+def test_stream_sampler_cuts_a_batch_stream_to_any_size():
+    counter = iter(range(100))
+    sample = stream_sampler(lambda: torch.tensor([[float(next(counter))] for _ in range(3)]))
+    assert sample(7)[:, 0].tolist() == [0, 1, 2, 3, 4, 5, 6]
+    assert sample(2)[:, 0].tolist() == [9, 10]   # a fresh batch; the rest of the last one is dropped

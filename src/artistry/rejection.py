@@ -20,6 +20,17 @@ from torch import nn
 Sampler = Callable[[int], torch.Tensor]  # n -> [n, ...] samples
 
 
+def stream_sampler(next_batch: Callable[[], torch.Tensor]) -> Sampler:
+    """A Sampler over a stream of fixed-size batches (e.g. a training data stream)."""
+    def sample(n: int) -> torch.Tensor:
+        parts, have = [], 0
+        while have < n:
+            parts.append(next_batch())
+            have += parts[-1].shape[0]
+        return torch.cat(parts)[:n]
+    return sample
+
+
 @torch.no_grad()
 def _draw(sample: Sampler, n: int) -> torch.Tensor:
     return sample(n).detach()

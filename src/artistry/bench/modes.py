@@ -298,22 +298,15 @@ def _rejection_2d(G: nn.Module, nz: int, next_batch: Callable[[], torch.Tensor],
     """`n` samples of G kept by discriminator rejection sampling (see artistry.rejection), with a
     fresh FourierCritic fitted for `steps` on the training stream against the frozen G.
     Returns (samples, acceptance rate)."""
-    from ..rejection import fit_ratio_classifier, rejection_sample
+    from ..rejection import fit_ratio_classifier, rejection_sample, stream_sampler
 
     def fake(k: int) -> torch.Tensor:
         return G(torch.randn(k, nz, generator=zgen))
 
-    def real(k: int) -> torch.Tensor:
-        parts, have = [], 0
-        while have < k:
-            parts.append(next_batch())
-            have += parts[-1].shape[0]
-        return torch.cat(parts)[:k]
-
     torch.manual_seed(30_000)
     clf = FourierCritic()
     with torch.enable_grad():
-        fit_ratio_classifier(real, fake, clf, steps=steps)
+        fit_ratio_classifier(stream_sampler(next_batch), fake, clf, steps=steps)
     res = rejection_sample(fake, clf, n, generator=zgen)
     return res.samples, res.acceptance
 
@@ -596,7 +589,7 @@ def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: in
                        seed: int) -> tuple[torch.Tensor, float]:
     """`n` samples of the frozen G kept by discriminator rejection sampling with a fresh
     `stacked_critic` fitted for `steps`; returns (samples, acceptance rate)."""
-    from ..rejection import fit_ratio_classifier, rejection_sample
+    from ..rejection import fit_ratio_classifier, rejection_sample, stream_sampler
 
     G.eval()
     zgen = torch.Generator().manual_seed(20_000 + seed)
@@ -604,17 +597,10 @@ def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: in
     def fake(k: int) -> torch.Tensor:
         return torch.cat([G(torch.randn(min(500, k - i), 100, generator=zgen)) for i in range(0, k, 500)])
 
-    def real_k(k: int) -> torch.Tensor:
-        parts, have = [], 0
-        while have < k:
-            parts.append(real())
-            have += parts[-1].shape[0]
-        return torch.cat(parts)[:k]
-
     torch.manual_seed(30_000 + seed)
     clf = stacked_critic()
     with torch.enable_grad():
-        fit_ratio_classifier(real_k, fake, clf, steps=steps, batch=64, lr=2e-4)
+        fit_ratio_classifier(stream_sampler(real), fake, clf, steps=steps, batch=64, lr=2e-4)
 
     def logit(x: torch.Tensor) -> torch.Tensor:
         return torch.cat([clf(x[i:i + 1000]) for i in range(0, len(x), 1000)])
