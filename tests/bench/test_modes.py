@@ -185,7 +185,13 @@ def test_drs_rows_show_the_generator_alone_and_the_acceptance(monkeypatch):
     assert grid["before_drs"]["hq"][0] == pytest.approx(50.0) and grid["acceptance"][0] == pytest.approx(0.03)
     table = bench.format_tables({k: v for k, v in res.items() if k != "_meta"})
     assert "| ours: bce+drs, G alone (no rejection) | 7.0 ± 0.0 / 50.0 ± 0.0 | 24.0 ± 0.0 / 50.0 ± 0.0 | - |" in table
-    assert "| 3.0% / 3.0% |" in table
+    assert "| 3.0% / 3.0% / - |" in table
+    stacked = bench.summarize_trials([{"modes": 990, "n_modes": 1000, "high_quality": 0.0, "reverse_kl": 0.1,
+                                       "seconds": 9.0, "acceptance": 0.2,
+                                       "before_drs": {"modes": 980, "high_quality": 0.0, "reverse_kl": 0.3}}])
+    table = bench.format_tables({"bce+drs": {"stacked": stacked}})
+    assert "| ours: bce+drs, G alone (no rejection) | - | - | 980 / 0.30 |" in table
+    assert "| - / - / 20.0% |" in table
 
 
 def test_train_2d_with_drs_scores_the_kept_samples_and_the_generator_alone():

@@ -688,12 +688,12 @@ def format_tables(results: dict) -> str:
         r = results[spec]
         lines.append(f"| **ours: {spec}** | {_cell_2d(r.get('ring'))} | {_cell_2d(r.get('grid'))} | "
                      f"{_cell_stacked(r.get('stacked'))} |")
-        if any("before_drs" in (r.get(d) or {}) for d in ("ring", "grid")):
-            before = {d: (r.get(d) or {}).get("before_drs") for d in ("ring", "grid")}
+        before = {d: (r.get(d) or {}).get("before_drs") for d in ("ring", "grid", "stacked")}
+        if any(before.values()):
             lines.append(f"| ours: {spec}, G alone (no rejection) | {_cell_2d(before['ring'])} | "
-                         f"{_cell_2d(before['grid'])} | - |")
+                         f"{_cell_2d(before['grid'])} | {_cell_stacked(before['stacked'])} |")
     lines += ["", "| recipe | ring reverse KL | grid reverse KL | s/trial ring | s/trial grid | s/run stacked "
-                  "| stacked: confident labels | drs: samples kept ring / grid |",
+                  "| stacked: confident labels | drs: samples kept ring / grid / stacked |",
               "|---|---|---|---|---|---|---|---|"]
     for spec in rows:
         r = results[spec]
@@ -708,7 +708,7 @@ def format_tables(results: dict) -> str:
         st = r.get("stacked")
         conf = f"{100 * st['confident']:.0f}%" if st and "confident" in st else "-"
         acc = " / ".join(f"{100 * r[d]['acceptance'][0]:.1f}%" if "acceptance" in (r.get(d) or {}) else "-"
-                         for d in ("ring", "grid"))
+                         for d in ("ring", "grid", "stacked"))
         lines.append(f"| {spec} | {kl('ring')} | {kl('grid')} | {secs('ring')} | {secs('grid')} | {secs('stacked')} "
                      f"| {conf} | {acc} |")
     return "\n".join(lines) + "\n"
@@ -766,11 +766,16 @@ def run_modes(suite: str, recipes: list[Recipe], *, trials: int, steps: int | No
         merged = merge_results(js, results, [{**meta, "suite": name} for name, meta in metas.items()])
         md.parent.mkdir(parents=True, exist_ok=True)
         js.write_text(json.dumps(merged, indent=1))
-        lines = ["<!-- written by `artistry bench modes`; raw numbers in the .json next to it -->", ""]
-        for meta in merged["_runs"]:
-            lines.append(f"- {meta['suite']} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
-                         f"wall on {meta.get('machine', '')}")
-        lines += ["", format_tables(merged)]
-        md.write_text("\n".join(lines))
+        md.write_text(report_markdown(merged))
         print(f"wrote {md} and {js}", file=sys.stderr)
     return results
+
+
+def report_markdown(merged: dict) -> str:
+    """The --out markdown for merged results: one line per run, then the tables."""
+    lines = ["<!-- written by `artistry bench modes`; raw numbers in the .json next to it -->", ""]
+    for meta in merged.get("_runs", []):
+        lines.append(f"- {meta['suite']} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
+                     f"wall on {meta.get('machine', '')}")
+    lines += ["", format_tables(merged)]
+    return "\n".join(lines)
