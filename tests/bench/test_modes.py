@@ -195,9 +195,12 @@ def test_drs_rows_show_the_generator_alone_and_the_acceptance(monkeypatch):
 
 
 def test_train_2d_with_drs_scores_the_kept_samples_and_the_generator_alone():
-    r = bench.train_2d("bce+drs=5", "ring", steps=3, seed=1, n_eval=100, g_widths=[16] * 4, d_widths=[16] * 3)
+    r = bench.train_2d("bce+drs=5", "ring", steps=3, seed=1, n_eval=100, g_widths=[16] * 4, d_widths=[16] * 3,
+                       keep_samples=True)
     assert r["finite"] and sum(r["counts"]) <= 100 and 0 < r["acceptance"] <= 1
     assert set(r["before_drs"]) == {"modes", "high_quality", "reverse_kl"}
+    assert r["samples"].shape == (100, 2) and r["samples_before_drs"].shape == (100, 2)
+    assert score_mixture(r["samples"], "ring").high_quality == r["high_quality"]
 
 
 def test_cli_bench_modes_writes_and_merges_the_report(tmp_path, monkeypatch, capsys):

@@ -226,10 +226,11 @@ def toy_model(cfg: Config, g_widths: list[int] | None = None, d_widths: list[int
 
 def train_2d(spec: str, data: str, steps: int = TOY_STEPS, seed: int = 0, batch: int = TOY_BATCH,
              n_eval: int | None = None, g_widths: list[int] | None = None,
-             d_widths: list[int] | None = None) -> dict:
+             d_widths: list[int] | None = None, keep_samples: bool = False) -> dict:
     """Train one recipe on the 'ring' or 'grid' mixture and score 2,500 samples.
 
-    Returns the ModeScore as a dict plus `seconds` (training + scoring wall time).
+    Returns the ModeScore as a dict plus `seconds` (training + scoring wall time); with
+    `keep_samples`, also the scored samples (and G's own under `samples_before_drs`).
     """
     t0 = time.perf_counter()
     recipe = parse_recipe(spec)
@@ -266,8 +267,12 @@ def train_2d(spec: str, data: str, steps: int = TOY_STEPS, seed: int = 0, batch:
         if "drs" in kb:  # score G alone too, so a table can show what the rejection step adds
             extra["before_drs"] = {k: v for k, v in score_mixture(x, data).to_dict().items()
                                    if k in ("modes", "high_quality", "reverse_kl")}
+            if keep_samples:
+                extra["samples_before_drs"] = x
             kept, extra["acceptance"] = _rejection_2d(G, nz, next_batch, kb["drs"], n_eval or TOY_EVAL, zgen)
             x = kept.numpy() * extent
+    if keep_samples:
+        extra["samples"] = x
     score = score_mixture(x, data)
     return {**score.to_dict(), **extra, "seconds": time.perf_counter() - t0, "finite": bool(np.isfinite(x).all())}
 
