@@ -265,8 +265,7 @@ def train_2d(spec: str, data: str, steps: int = TOY_STEPS, seed: int = 0, batch:
     with torch.no_grad():
         x = G(torch.randn(n_eval or TOY_EVAL, nz, generator=zgen)).numpy() * extent
         if "drs" in kb:  # score G alone too, so a table can show what the rejection step adds
-            extra["before_drs"] = {k: v for k, v in score_mixture(x, data).to_dict().items()
-                                   if k in ("modes", "high_quality", "reverse_kl")}
+            extra["before_drs"] = _headline(score_mixture(x, data))
             if keep_samples:
                 extra["samples_before_drs"] = x
             kept, extra["acceptance"] = _rejection_2d(G, nz, next_batch, kb["drs"], n_eval or TOY_EVAL, zgen)
@@ -275,6 +274,11 @@ def train_2d(spec: str, data: str, steps: int = TOY_STEPS, seed: int = 0, batch:
         extra["samples"] = x
     score = score_mixture(x, data)
     return {**score.to_dict(), **extra, "seconds": time.perf_counter() - t0, "finite": bool(np.isfinite(x).all())}
+
+
+def _headline(score: ModeScore) -> dict:
+    """The numbers a table reports for one scored sample set (G alone, next to its drs score)."""
+    return {"modes": score.modes, "high_quality": score.high_quality, "reverse_kl": score.reverse_kl}
 
 
 class FourierCritic(nn.Module):
@@ -629,8 +633,7 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
     score = score_stacked_generator(G, clf, seed=seed, confidence=conf)
     extra: dict[str, Any] = {}
     if "drs" in kb:  # keep G's own score for the table, then score the kept samples
-        extra["before_drs"] = {"modes": score.modes, "reverse_kl": score.reverse_kl, "high_quality": 0.0,
-                               "confident": float(np.mean(conf))}
+        extra["before_drs"] = _headline(score)
         kept, extra["acceptance"] = _rejection_stacked(G, stacked_stream(mnist, seed + 1, STACKED_BATCH), kb["drs"],
                                                        STACKED_EVAL, seed)
         conf = []
