@@ -220,6 +220,7 @@ def test_cli_bench_modes_writes_and_merges_the_report(tmp_path, monkeypatch, cap
     assert "ours: bce" in text and "ours: wgan" in text and "artistry bench modes" in text
     assert "GAN (VEEGAN paper)" in capsys.readouterr().out
     assert app(["bench", "modes", "--trials", "0"]) == 1
+    assert app(["bench", "modes", "--stacked-curve", "-1"]) == 1
 
 
 # --- Stacked MNIST pieces on a tiny fake MNIST ------------------------------------------------------
@@ -284,3 +285,26 @@ def test_classify_stacked_crops_each_channel_and_reports_confidence():
     border = images.clone()
     border[:, :, :2] = 1.0
     assert np.array_equal(bench.classify_stacked(clf, border), digits)
+
+
+def test_stacked_trial_scores_a_curve_and_saves_the_generator(fake_mnist, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+    scored = []
+
+    def small_score(G, clf, n=0, nz=100, seed=0, batch=500, confidence=None):
+        scored.append({k: v.clone() for k, v in G.state_dict().items()})   # G as it was when scored
+        return score(G, clf, n=20, nz=nz, seed=seed, batch=batch, confidence=confidence)
+    score = bench.score_stacked_generator
+    monkeypatch.setattr(bench, "score_stacked_generator", small_score)
+    r = bench.stacked_trial("bce+batch=4+gw=4+dw=4", "stacked", steps=5, seed=0, mnist_path=str(fake_mnist),
+                            cache_dir=str(tmp_path / "clf"), curve_every=2, save_dir=str(tmp_path / "gens"),
+                            log=lambda s: None)
+    assert [row[0] for row in r["curve"]] == [2, 4, 5]   # every 2 steps, then the final score
+    assert r["curve"][-1][1:3] == [r["modes"], r["reverse_kl"]]
+    assert all(1 <= row[1] <= 20 and 0.0 <= row[3] <= 1.0 for row in r["curve"])
+    saved = load_file(tmp_path / "gens" / "bce+batch=4+gw=4+dw=4_5_seed0.safetensors")
+    assert saved.keys() == scored[-1].keys() and all(torch.equal(saved[k], scored[-1][k]) for k in saved)
+    assert not all(torch.equal(saved[k], scored[0][k]) for k in saved)   # the curve saw an earlier G
+    r["seconds"] = 1.0
+    report = bench.report_markdown({"bce": {"stacked": bench.summarize_trials([r])}, "_runs": []})
+    assert f"bce, trial 0: 2: {r['curve'][0][1]} / " in report and f"5: {r['modes']} / {r['reverse_kl']:.3f}" in report

@@ -377,7 +377,7 @@ def summarize_trials(rs: list[dict]) -> dict:
     kl = mean_sd([r["reverse_kl"] for r in rs])
     out = {"trials": len(rs), "modes": modes, "hq": hq, "kl": kl, "n_modes": rs[0]["n_modes"],
            "seconds": float(np.mean([r["seconds"] for r in rs])),
-           "per_trial": [{k: r[k] for k in ("modes", "high_quality", "reverse_kl", "acceptance") if k in r}
+           "per_trial": [{k: r[k] for k in ("modes", "high_quality", "reverse_kl", "acceptance", "curve") if k in r}
                          for r in rs]}
     if all("before_drs" in r for r in rs):  # the same generators scored without rejection sampling
         out["before_drs"] = summarize_trials([{**r["before_drs"], "n_modes": r["n_modes"], "seconds": 0.0} for r in rs])
@@ -527,8 +527,10 @@ def stacked_stream(mnist: dict[str, np.ndarray], seed: int, batch: int) -> Calla
 
 def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_STEPS, seed: int = 0,
                   batch: int = STACKED_BATCH, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
-                  log: Callable[[str], None] = print) -> TrainState:
-    """Train the DCGAN family at 32 px on Stacked MNIST with `spec`'s loss and options."""
+                  log: Callable[[str], None] = print, curve_every: int = 0,
+                  on_curve: Callable[[int, TrainState], None] | None = None) -> TrainState:
+    """Train the DCGAN family at 32 px on Stacked MNIST with `spec`'s loss and options;
+    with `curve_every`, `on_curve(step, state)` runs every that many steps (not at the end)."""
     from ..build import build_model
 
     recipe = parse_recipe(spec)
@@ -548,6 +550,9 @@ def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_
         if (i + 1) % max(1, steps // 10) == 0:
             shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(logs.items())[:4])
             log(f"  {spec}: step {i + 1}/{steps} ({time.perf_counter() - t0:.0f}s) {shown}")
+        if curve_every and on_curve is not None and (i + 1) % curve_every == 0 and i + 1 < steps:
+            on_curve(i + 1, state)
+            state.model.train()
 
     _loop(state, cfg, next_batch, steps, on_step)
     return state
@@ -620,18 +625,35 @@ def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: in
 
 
 def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
-                  mnist_path: str | None = None, cache_dir: str | None = None, log: Callable[[str], None] = print) -> dict:
-    """One Stacked MNIST trial (`data` is 'stacked'): train, then label 26,000 samples."""
+                  mnist_path: str | None = None, cache_dir: str | None = None, curve_every: int = 0,
+                  save_dir: str | None = None, log: Callable[[str], None] = print) -> dict:
+    """One Stacked MNIST trial (`data` is 'stacked'): train, then label 26,000 samples.
+
+    With `curve_every`, G alone is also scored every that many steps (the result's `curve`:
+    [step, modes, KL, confident share] rows); with `save_dir`, the final sampling G is saved
+    there as safetensors for later study."""
     t0 = time.perf_counter()
     path = find_mnist(mnist_path)
     clf, _ = mnist_classifier(path, cache_dir, log=lambda s: None)
     mnist = load_mnist(path)
-    state = train_stacked(spec, mnist, steps, seed, ngf=ngf, ndf=ndf, log=log)
+    curve: list[list[float]] = []
+
+    def on_curve(step: int, state: TrainState) -> None:
+        c: list[float] = []
+        s = score_stacked_generator(state.sampling_generator(), clf, seed=seed, confidence=c)
+        curve.append([step, s.modes, s.reverse_kl, c[0]])
+        log(f"  {spec}: step {step}: G alone {s.modes} modes, KL {s.reverse_kl:.3f}, {100 * c[0]:.0f}% confident")
+
+    state = train_stacked(spec, mnist, steps, seed, ngf=ngf, ndf=ndf, log=log, curve_every=curve_every,
+                          on_curve=on_curve)
     t_train = time.perf_counter() - t0
     G, kb = state.sampling_generator(), parse_recipe(spec).bench
+    if save_dir:
+        _save_generator(G, Path(save_dir) / f"{spec}_{steps}_seed{seed}.safetensors", log)
     conf: list[float] = []
     score = score_stacked_generator(G, clf, seed=seed, confidence=conf)
-    extra: dict[str, Any] = {}
+    curve.append([steps, score.modes, score.reverse_kl, conf[0]])
+    extra: dict[str, Any] = {"curve": curve} if curve_every else {}
     if "drs" in kb:  # keep G's own score for the table, then score the kept samples
         extra["before_drs"] = _headline(score)
         kept, extra["acceptance"] = _rejection_stacked(G, stacked_stream(mnist, seed + 1, STACKED_BATCH), kb["drs"],
@@ -642,9 +664,20 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
             "confident": float(np.mean(conf))}
 
 
+def _save_generator(G: nn.Module, path: Path, log: Callable[[str], None]) -> None:
+    from safetensors.torch import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file({k: v.detach().contiguous() for k, v in G.state_dict().items()}, str(tmp))
+    tmp.replace(path)
+    log(f"  saved the generator to {path}")
+
+
 def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, trials: int = 1, seed: int = 0,
                       workers: int = 1, mnist_path: str | None = None, cache_dir: str | None = None,
-                      ngf: int = STACKED_NGF, ndf: int = STACKED_NDF, log: Callable[[str], None] = print) -> dict:
+                      ngf: int = STACKED_NGF, ndf: int = STACKED_NDF, curve_every: int = 0,
+                      save_dir: str | None = None, log: Callable[[str], None] = print) -> dict:
     """Every recipe on Stacked MNIST for `trials` seeds. Returns {spec: {'stacked': summary}}."""
     t_all = time.perf_counter()
     path = find_mnist(mnist_path)
@@ -652,7 +685,7 @@ def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, tria
     if acc < 0.99:
         log(f"warning: the digit classifier reaches only {100 * acc:.2f}% (< 99%); mode counts are less reliable")
     t_clf = time.perf_counter() - t_all
-    jobs = [(r.spec, "stacked", steps, seed + t, ngf, ndf, str(path), cache_dir)
+    jobs = [(r.spec, "stacked", steps, seed + t, ngf, ndf, str(path), cache_dir, curve_every, save_dir)
             for r in recipes for t in range(trials)]
     results = _run_jobs(jobs, stacked_trial, workers, log)
     out: dict[str, Any] = {}
@@ -746,8 +779,8 @@ def merge_results(path: Path, results: dict, runs: list[dict]) -> dict:
 
 def run_modes(suite: str, recipes: list[Recipe], *, trials: int, steps: int | None,
               stacked_steps: int | None, stacked_trials: int, workers: int, seed: int, out: str | None,
-              mnist: str | None, cache_dir: str | None, command: str = "",
-              log: Callable[[str], None] = print) -> dict:
+              mnist: str | None, cache_dir: str | None, command: str = "", curve_every: int = 0,
+              save_generators: str | None = None, log: Callable[[str], None] = print) -> dict:
     """Run the chosen suites, print the tables, and (with `out`) write/merge markdown + JSON."""
     log(f"machine: {machine_line()}")
     results: dict[str, Any] = {}
@@ -759,7 +792,8 @@ def run_modes(suite: str, recipes: list[Recipe], *, trials: int, steps: int | No
             results.setdefault(k, {}).update(v)
     if suite in ("stacked", "all"):
         rs = run_stacked_suite(recipes, steps=stacked_steps or STACKED_STEPS, trials=stacked_trials, seed=seed,
-                               workers=workers, mnist_path=mnist, cache_dir=cache_dir, log=log)
+                               workers=workers, mnist_path=mnist, cache_dir=cache_dir, curve_every=curve_every,
+                               save_dir=save_generators, log=log)
         metas["stacked"] = rs.pop("_meta")
         for k, v in rs.items():
             results.setdefault(k, {}).update(v)
@@ -785,5 +819,19 @@ def report_markdown(merged: dict) -> str:
     for meta in merged.get("_runs", []):
         lines.append(f"- {meta['suite']} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
                      f"wall on {meta.get('machine', '')}")
-    lines += ["", format_tables(merged)]
+    lines += ["", format_tables(merged), *_curve_lines(merged)]
     return "\n".join(lines)
+
+
+def _curve_lines(merged: dict) -> list[str]:
+    """Stacked MNIST generators (alone) scored along training, for runs with --stacked-curve."""
+    out = []
+    for spec, per in merged.items():
+        trials = [] if spec.startswith("_") else (per.get("stacked") or {}).get("per_trial", [])
+        for t, trial in enumerate(trials):
+            if trial.get("curve"):
+                cells = ", ".join(f"{int(st)}: {int(m)} / {kl:.3f} ({100 * c:.0f}%)" for st, m, kl, c in trial["curve"])
+                out.append(f"- {spec}, trial {t}: {cells}")
+    if out:
+        out = ["", "Stacked MNIST, the generator alone along training — step: modes / KL (confident labels):", ""] + out
+    return out

@@ -56,6 +56,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="2-D generator steps per trial [3000]; speed: timed steps per round [5]")
     m.add_argument("--stacked-steps", type=int, default=None, help="Stacked MNIST generator steps [1500]")
     m.add_argument("--stacked-trials", type=int, default=1, help="Stacked MNIST trials per recipe [1]")
+    m.add_argument("--stacked-curve", type=int, default=0, metavar="N",
+                   help="also score Stacked MNIST generators (alone) every N steps, for a KL-vs-steps curve [off]")
+    m.add_argument("--save-generators", metavar="DIR",
+                   help="save each Stacked MNIST generator (safetensors) here when its training ends")
     m.add_argument("--workers", type=int, default=1, help="parallel processes for the 2-D trials [1]")
     m.add_argument("--threads", type=int, default=1,
                    help="torch threads per process; small networks run best with 1 per core [1]")
@@ -87,17 +91,18 @@ def _run_modes(args: argparse.Namespace) -> int:
 
     for flag, v in (("--trials", args.trials), ("--stacked-trials", args.stacked_trials),
                     ("--workers", args.workers), ("--threads", args.threads), ("--steps", args.steps or 1),
-                    ("--stacked-steps", args.stacked_steps or 1)):
+                    ("--stacked-steps", args.stacked_steps or 1), ("--stacked-curve", args.stacked_curve + 1)):
         if v < 1:
             raise ConfigError(f"{flag}: must be at least 1, got {v}")
     recipes = expand_recipes(args.losses, args.options, args.recipes)
     import torch
     torch.set_num_threads(max(1, args.threads))
     command = _command_line(args, ("suite", "losses", "options", "recipes", "trials", "steps", "stacked_steps",
-                                   "stacked_trials", "workers", "threads", "seed", "out"))
+                                   "stacked_trials", "stacked_curve", "workers", "threads", "seed", "out"))
     run_modes(args.suite, recipes, trials=args.trials, steps=args.steps, stacked_steps=args.stacked_steps,
               stacked_trials=args.stacked_trials, workers=args.workers, seed=args.seed, out=args.out,
-              mnist=args.mnist, cache_dir=args.cache_dir, command=command,
+              mnist=args.mnist, cache_dir=args.cache_dir, command=command, curve_every=args.stacked_curve,
+              save_generators=args.save_generators,
               log=lambda s: print(s, file=sys.stderr, flush=True))
     return 0
 
