@@ -461,9 +461,10 @@ def train_classifier(mnist: dict[str, np.ndarray], epochs: int = 3, seed: int = 
 def mnist_classifier(mnist_path: Path, cache_dir: str | Path | None = None, epochs: int = 3,
                      log: Callable[[str], None] = print) -> tuple[DigitClassifier, float]:
     """The cached digit classifier for this mnist.npz (trained on first use), and its test accuracy."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     from ..data.cache import default_cache_dir
+    from ..io.checkpoint import save_atomic
 
     digest = hashlib.sha1(Path(mnist_path).read_bytes()).hexdigest()[:16]
     folder = Path(cache_dir) if cache_dir else default_cache_dir() / "mnist_classifier"
@@ -476,10 +477,7 @@ def mnist_classifier(mnist_path: Path, cache_dir: str | Path | None = None, epoc
         return clf.eval(), acc
     log(f"  classifier: training a digit CNN on {mnist_path} ({epochs} epochs)")
     clf, acc = train_classifier(load_mnist(mnist_path), epochs=epochs, log=log)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = weights.with_suffix(".tmp")
-    save_file({k: v.contiguous() for k, v in clf.state_dict().items()}, str(tmp))
-    os.replace(tmp, weights)
+    save_atomic(weights, clf.state_dict(), {"test_accuracy": acc, "epochs": epochs})
     meta.write_text(json.dumps({"test_accuracy": acc, "epochs": epochs, "mnist_sha1_16": digest}))
     return clf.eval(), acc
 
@@ -649,7 +647,11 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
     t_train = time.perf_counter() - t0
     G, kb = state.sampling_generator(), parse_recipe(spec).bench
     if save_dir:
-        _save_generator(G, Path(save_dir) / f"{spec}_{steps}_seed{seed}.safetensors", log)
+        from ..io.checkpoint import save_atomic
+
+        saved = Path(save_dir) / f"{spec}_{steps}_seed{seed}.safetensors"
+        save_atomic(saved, G.state_dict(), {"recipe": spec, "steps": steps, "seed": seed, "ngf": ngf, "ndf": ndf})
+        log(f"  saved the generator to {saved}")
     conf: list[float] = []
     score = score_stacked_generator(G, clf, seed=seed, confidence=conf)
     curve.append([steps, score.modes, score.reverse_kl, conf[0]])
@@ -662,16 +664,6 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
         score = score_stacked_images(kept, clf, confidence=conf)
     return {**score.to_dict(), **extra, "seconds": time.perf_counter() - t0, "train_seconds": t_train,
             "confident": float(np.mean(conf))}
-
-
-def _save_generator(G: nn.Module, path: Path, log: Callable[[str], None]) -> None:
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    save_file({k: v.detach().contiguous() for k, v in G.state_dict().items()}, str(tmp))
-    tmp.replace(path)
-    log(f"  saved the generator to {path}")
 
 
 def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, trials: int = 1, seed: int = 0,

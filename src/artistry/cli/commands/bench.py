@@ -91,9 +91,11 @@ def _run_modes(args: argparse.Namespace) -> int:
 
     for flag, v in (("--trials", args.trials), ("--stacked-trials", args.stacked_trials),
                     ("--workers", args.workers), ("--threads", args.threads), ("--steps", args.steps or 1),
-                    ("--stacked-steps", args.stacked_steps or 1), ("--stacked-curve", args.stacked_curve + 1)):
+                    ("--stacked-steps", args.stacked_steps or 1)):
         if v < 1:
             raise ConfigError(f"{flag}: must be at least 1, got {v}")
+    if args.stacked_curve < 0:
+        raise ConfigError(f"--stacked-curve: must be 0 (off) or a number of steps, got {args.stacked_curve}")
     recipes = expand_recipes(args.losses, args.options, args.recipes)
     import torch
     torch.set_num_threads(max(1, args.threads))
