@@ -28,6 +28,20 @@ def marginal_kl(digits: np.ndarray) -> float:
     return float((f * np.log(10 * f)).sum())
 
 
+def label(images: torch.Tensor, clf) -> tuple[np.ndarray, float]:
+    """Each channel's digit [N, 3] and the share of confident labels, classifying once."""
+    conf: list[float] = []
+    digits = np.concatenate([bench.classify_stacked(clf, images[i:i + 500], conf) for i in range(0, len(images), 500)])
+    return digits, float(np.mean(conf))
+
+
+def summary(digits: np.ndarray, confident: float) -> str:
+    s = score_stacked(digits)
+    marg = [marginal_kl(digits[:, c]) for c in range(3)]
+    return (f"{s.modes} modes, KL {s.reverse_kl:.4f}; per-channel marginal KLs "
+            f"{', '.join(f'{m:.4f}' for m in marg)} (sum {sum(marg):.4f}); {100 * confident:.0f}% confident")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("recipe")
@@ -43,38 +57,23 @@ def main() -> None:
     mnist = bench.load_mnist(path)
     for seed in (0, 1) if args.real else ():
         stream = bench.stacked_stream(mnist, seed, 500)
-        conf: list[float] = []
-        r = bench.score_stacked_images(torch.cat([stream() for _ in range(bench.STACKED_EVAL // 500)]), clf,
-                                       confidence=conf)
-        print(f"real stacked digits, seed {seed}: {r.modes} modes, KL {r.reverse_kl:.4f}, {100 * conf[0]:.0f}% confident")
+        real = torch.cat([stream() for _ in range(bench.STACKED_EVAL // 500)])
+        print(f"real stacked digits, seed {seed}: {summary(*label(real, clf))}")
     G = bench.train_stacked(args.recipe, mnist, 0, log=lambda s: None).sampling_generator()  # untrained shape
     G.load_state_dict(load_file(args.generator))
     G.eval()
 
-    images = bench.stacked_samples(G)
-    digits = np.concatenate([bench.classify_stacked(clf, images[i:i + 500]) for i in range(0, len(images), 500)])
+    digits, confident = label(bench.stacked_samples(G), clf)
     for c in range(3):
         f = np.bincount(digits[:, c], minlength=10) / len(digits)
         print(f"channel {c} digit frequencies 0-9: " + " ".join(f"{x:.3f}" for x in f))
-    s = score_stacked(digits)
-    marg = [marginal_kl(digits[:, c]) for c in range(3)]
-    print(f"G alone: {s.modes} modes, KL {s.reverse_kl:.4f}; per-channel marginal KLs "
-          f"{', '.join(f'{m:.4f}' for m in marg)} (sum {sum(marg):.4f})")
-
-    width = args.critic_width
-    plain = bench.stacked_critic
-    bench.stacked_critic = lambda w=32: plain(width)  # what _rejection_stacked builds
+    print(f"G alone: {summary(digits, confident)}")
     for steps in [int(x) for x in args.drs.split(",") if x]:
         t0 = time.perf_counter()
         kept, acc = bench._rejection_stacked(G, bench.stacked_stream(mnist, 1, bench.STACKED_BATCH), steps,
-                                             bench.STACKED_EVAL, 0)
-        conf: list[float] = []
-        k = bench.score_stacked_images(kept, clf, confidence=conf)
-        km = [marginal_kl(np.concatenate([bench.classify_stacked(clf, kept[i:i + 500])
-                                          for i in range(0, len(kept), 500)])[:, c]) for c in range(3)]
-        print(f"drs {steps} steps, critic width {width}: {k.modes} / KL {k.reverse_kl:.4f}, marginal sum "
-              f"{sum(km):.4f}, kept {100 * acc:.1f}%, confident {100 * conf[0]:.0f}% "
-              f"({time.perf_counter() - t0:.0f} s)")
+                                             bench.STACKED_EVAL, 0, width=args.critic_width)
+        print(f"drs {steps} steps, critic width {args.critic_width}: {summary(*label(kept, clf))}, "
+              f"kept {100 * acc:.1f}% ({time.perf_counter() - t0:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -477,7 +477,7 @@ def mnist_classifier(mnist_path: Path, cache_dir: str | Path | None = None, epoc
         return clf.eval(), acc
     log(f"  classifier: training a digit CNN on {mnist_path} ({epochs} epochs)")
     clf, acc = train_classifier(load_mnist(mnist_path), epochs=epochs, log=log)
-    save_atomic(weights, clf.state_dict(), {"test_accuracy": acc, "epochs": epochs})
+    save_atomic(weights, clf.state_dict(), {})  # the .json beside it holds the accuracy
     meta.write_text(json.dumps({"test_accuracy": acc, "epochs": epochs, "mnist_sha1_16": digest}))
     return clf.eval(), acc
 
@@ -598,9 +598,9 @@ def stacked_critic(width: int = 32) -> nn.Module:
 
 
 def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: int, n: int,
-                       seed: int) -> tuple[torch.Tensor, float]:
+                       seed: int, width: int = 32) -> tuple[torch.Tensor, float]:
     """`n` samples of the frozen G kept by discriminator rejection sampling with a fresh
-    `stacked_critic` fitted for `steps`; returns (samples, acceptance rate)."""
+    `stacked_critic(width)` fitted for `steps`; returns (samples, acceptance rate)."""
     from ..rejection import fit_ratio_classifier, rejection_sample, stream_sampler
 
     G.eval()
@@ -610,7 +610,7 @@ def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: in
         return torch.cat([G(torch.randn(min(500, k - i), 100, generator=zgen)) for i in range(0, k, 500)])
 
     torch.manual_seed(30_000 + seed)
-    clf = stacked_critic()
+    clf = stacked_critic(width)
     with torch.enable_grad():
         fit_ratio_classifier(stream_sampler(real), fake, clf, steps=steps, batch=64, lr=2e-4)
 
@@ -650,12 +650,13 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
         from ..io.checkpoint import save_atomic
 
         saved = Path(save_dir) / f"{spec}_{steps}_seed{seed}.safetensors"
-        save_atomic(saved, G.state_dict(), {"recipe": spec, "steps": steps, "seed": seed, "ngf": ngf, "ndf": ndf})
+        save_atomic(saved, G.state_dict(), {"recipe": spec, "steps": steps, "seed": seed})
         log(f"  saved the generator to {saved}")
     conf: list[float] = []
     score = score_stacked_generator(G, clf, seed=seed, confidence=conf)
-    curve.append([steps, score.modes, score.reverse_kl, conf[0]])
-    extra: dict[str, Any] = {"curve": curve} if curve_every else {}
+    extra: dict[str, Any] = {}
+    if curve_every:
+        extra["curve"] = curve + [[steps, score.modes, score.reverse_kl, conf[0]]]
     if "drs" in kb:  # keep G's own score for the table, then score the kept samples
         extra["before_drs"] = _headline(score)
         kept, extra["acceptance"] = _rejection_stacked(G, stacked_stream(mnist, seed + 1, STACKED_BATCH), kb["drs"],
