@@ -267,6 +267,7 @@ def test_stacked_drs_keeps_generated_images_and_widths_follow_the_recipe(fake_mn
     state = bench.train_stacked("bce+gw=6+dw=5", mnist, steps=1, batch=4, log=lambda s: None)
     convs = lambda net: [m.out_channels for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]  # noqa: E731
     assert convs(state.model.G)[0] == 6 * 4 and convs(state.model.D)[0] == 5   # ngf 6, ndf 5 at 32 px
+    assert bench.stacked_sizes(bench.parse_recipe("bce+gw=6+dw=5"), batch=4) == {"batch": 4, "ngf": 6, "ndf": 5}
     G = state.sampling_generator()
     kept, acceptance = bench._rejection_stacked(G, bench.stacked_stream(mnist, 1, 8), steps=2, n=40, seed=0)
     assert kept.shape == (40, 3, 32, 32) and 0 < acceptance <= 1
@@ -300,6 +301,7 @@ def test_stacked_trial_scores_a_curve_and_saves_the_generator(fake_mnist, tmp_pa
                             cache_dir=str(tmp_path / "clf"), curve_every=2, save_dir=str(tmp_path / "gens"),
                             log=lambda s: None)
     assert [row[0] for row in r["curve"]] == [2, 4, 5]   # every 2 steps, then the final score
+    assert r["sizes"] == {"batch": 4, "ngf": 4, "ndf": 4}   # the recipe's knobs, not the harness defaults
     assert r["curve"][-1][1:3] == [r["modes"], r["reverse_kl"]]
     assert all(1 <= row[1] <= 20 and 0.0 <= row[3] <= 1.0 for row in r["curve"])
     saved = load_file(tmp_path / "gens" / "bce+batch=4+gw=4+dw=4_5_seed0.safetensors")

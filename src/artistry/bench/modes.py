@@ -364,8 +364,9 @@ def run_2d_suite(recipes: list[Recipe], *, trials: int = 10, steps: int = TOY_ST
     for job, r in zip(jobs, results):
         out.setdefault(job[0], {}).setdefault(job[1], []).append(r)
     summary = {spec: {d: summarize_trials(rs) for d, rs in per.items()} for spec, per in out.items()}
-    summary["_meta"] = {"suite": "2d", "trials": trials, "steps": steps, "batch": TOY_BATCH,
-                        "G": TOY_G, "D": TOY_D, "workers": workers,
+    # defaults only: a recipe's batch=, gw= and dw= knobs override them
+    summary["_meta"] = {"suite": "2d", "trials": trials, "steps": steps, "default_batch": TOY_BATCH,
+                        "default_G": TOY_G, "default_D": TOY_D, "workers": workers,
                         "wall_seconds": time.perf_counter() - t0}
     return summary
 
@@ -523,6 +524,14 @@ def stacked_stream(mnist: dict[str, np.ndarray], seed: int, batch: int) -> Calla
     return next_batch
 
 
+def stacked_sizes(recipe: Recipe, batch: int = STACKED_BATCH, ngf: int = STACKED_NGF,
+                  ndf: int = STACKED_NDF) -> dict[str, int]:
+    """The batch (D inputs per step), ngf and ndf a Stacked MNIST run uses: the recipe's
+    batch=, gw= and dw= knobs override the given defaults."""
+    return {"batch": recipe.bench.get("batch", batch), "ngf": recipe.bench.get("gw", ngf),
+            "ndf": recipe.bench.get("dw", ndf)}
+
+
 def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_STEPS, seed: int = 0,
                   batch: int = STACKED_BATCH, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
                   log: Callable[[str], None] = print, curve_every: int = 0,
@@ -533,8 +542,7 @@ def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_
 
     recipe = parse_recipe(spec)
     torch.manual_seed(seed)
-    batch = recipe.bench.get("batch", batch)
-    ngf, ndf = recipe.bench.get("gw", ngf), recipe.bench.get("dw", ndf)
+    batch, ngf, ndf = stacked_sizes(recipe, batch, ngf, ndf).values()
     cfg = recipe_config(recipe, model="dcgan", size=32, channels=3, batch=batch * recipe.pack, nz=100,
                         ngf=ngf, ndf=ndf, d_norm=recipe.settings.get("d_norm"))
     device = torch.device("cpu")
@@ -664,7 +672,7 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
         conf = []
         score = score_stacked_images(kept, clf, confidence=conf)
     return {**score.to_dict(), **extra, "seconds": time.perf_counter() - t0, "train_seconds": t_train,
-            "confident": float(np.mean(conf))}
+            "confident": float(np.mean(conf)), "sizes": stacked_sizes(parse_recipe(spec), ngf=ngf, ndf=ndf)}
 
 
 def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, trials: int = 1, seed: int = 0,
@@ -687,9 +695,11 @@ def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, tria
     summary: dict[str, Any] = {}
     for spec, rs in out.items():
         summary[spec] = {"stacked": {**summarize_trials(rs), "confident": float(np.mean([r["confident"] for r in rs])),
-                                     "train_seconds": float(np.mean([r["train_seconds"] for r in rs]))}}
-    summary["_meta"] = {"suite": "stacked", "steps": steps, "trials": trials, "batch": STACKED_BATCH,
-                        "ngf": ngf, "ndf": ndf, "classifier_accuracy": acc, "classifier_seconds": t_clf,
+                                     "train_seconds": float(np.mean([r["train_seconds"] for r in rs])),
+                                     "sizes": rs[0]["sizes"]}}
+    # defaults only: each recipe's own batch / ngf / ndf are in its "sizes"
+    summary["_meta"] = {"suite": "stacked", "steps": steps, "trials": trials, "default_batch": STACKED_BATCH,
+                        "default_ngf": ngf, "default_ndf": ndf, "classifier_accuracy": acc, "classifier_seconds": t_clf,
                         "workers": workers, "wall_seconds": time.perf_counter() - t_all}
     return summary
 
