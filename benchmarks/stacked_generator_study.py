@@ -1,12 +1,15 @@
 """Where a saved Stacked MNIST generator's KL comes from, and what stronger rejection does.
 
     python benchmarks/stacked_generator_study.py RECIPE G.safetensors [--drs 8000,...] [--critic-width 64] [--real]
+        [--classifier-seed 1]
 
 RECIPE is the training recipe without `drs` (it sets ngf/ndf); G.safetensors comes from
 `artistry bench modes --suite stacked --save-generators DIR`. Prints each channel's digit
 frequencies, the KL of the 1,000-mode histogram against the sum of the per-channel marginal KLs,
 then rescores rejection-sampled sets with the given classifier steps. --real first scores
 26,000 real stacked digits from the training stream (two seeds): the data's own KL.
+--classifier-seed N trains a second digit classifier (same recipe, seed N, not cached) and
+labels the same samples with it: how much of the KL depends on the measuring instrument.
 """
 from __future__ import annotations
 
@@ -49,6 +52,8 @@ def main() -> None:
     ap.add_argument("--drs", default="", help="comma-separated classifier steps to try, e.g. 2000,8000")
     ap.add_argument("--critic-width", type=int, default=32, help="width of the rejection classifier [32]")
     ap.add_argument("--real", action="store_true", help="also score real stacked digits (two seeds)")
+    ap.add_argument("--classifier-seed", type=int, default=None,
+                    help="also label G's samples with a second classifier trained with this seed")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -63,11 +68,18 @@ def main() -> None:
     G.load_state_dict(load_file(args.generator))
     G.eval()
 
-    digits, confident = label(bench.stacked_samples(G), clf)
+    samples = bench.stacked_samples(G)
+    digits, confident = label(samples, clf)
     for c in range(3):
         f = np.bincount(digits[:, c], minlength=10) / len(digits)
         print(f"channel {c} digit frequencies 0-9: " + " ".join(f"{x:.3f}" for x in f))
     print(f"G alone: {summary(digits, confident)}")
+    if args.classifier_seed is not None:
+        other, acc = bench.train_classifier(mnist, seed=args.classifier_seed, log=lambda s: None)
+        digits2, confident2 = label(samples, other.eval())
+        print(f"second classifier (seed {args.classifier_seed}, test accuracy {100 * acc:.2f}%): "
+              f"{summary(digits2, confident2)}; the two agree on {100 * (digits == digits2).mean():.1f}% "
+              "of G's channel labels")
     for steps in [int(x) for x in args.drs.split(",") if x]:
         t0 = time.perf_counter()
         kept, acc = bench._rejection_stacked(G, bench.stacked_stream(mnist, 1, bench.STACKED_BATCH), steps,
