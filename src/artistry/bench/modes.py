@@ -542,7 +542,8 @@ def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_
 
     recipe = parse_recipe(spec)
     torch.manual_seed(seed)
-    batch, ngf, ndf = stacked_sizes(recipe, batch, ngf, ndf).values()
+    sizes = stacked_sizes(recipe, batch, ngf, ndf)
+    batch, ngf, ndf = sizes["batch"], sizes["ngf"], sizes["ndf"]
     cfg = recipe_config(recipe, model="dcgan", size=32, channels=3, batch=batch * recipe.pack, nz=100,
                         ngf=ngf, ndf=ndf, d_norm=recipe.settings.get("d_norm"))
     device = torch.device("cpu")
@@ -653,7 +654,8 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
     state = train_stacked(spec, mnist, steps, seed, ngf=ngf, ndf=ndf, log=log, curve_every=curve_every,
                           on_curve=on_curve)
     t_train = time.perf_counter() - t0
-    G, kb = state.sampling_generator(), parse_recipe(spec).bench
+    recipe = parse_recipe(spec)
+    G, kb = state.sampling_generator(), recipe.bench
     if save_dir:
         from ..io.checkpoint import save_atomic
 
@@ -672,7 +674,7 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
         conf = []
         score = score_stacked_images(kept, clf, confidence=conf)
     return {**score.to_dict(), **extra, "seconds": time.perf_counter() - t0, "train_seconds": t_train,
-            "confident": float(np.mean(conf)), "sizes": stacked_sizes(parse_recipe(spec), ngf=ngf, ndf=ndf)}
+            "confident": float(np.mean(conf)), "sizes": stacked_sizes(recipe, ngf=ngf, ndf=ndf)}
 
 
 def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, trials: int = 1, seed: int = 0,
