@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from artistry.bench import modes as bench
 from artistry.errors import ConfigError
@@ -91,6 +92,20 @@ def test_parse_recipe():
         bench.parse_recipe("lsgan")
     with pytest.raises(ConfigError, match="'packs'"):
         bench.parse_recipe("bce+packs")
+    with pytest.raises(ConfigError, match="'up=bilinear'"):
+        bench.parse_recipe("bce+up=bilinear")
+
+
+def test_up_option_gives_the_stacked_generator_resize_upsampling(fake_mnist):
+    assert bench.parse_recipe("bce+up=resize").settings == {"upsample": "resize"}
+    mnist = bench.load_mnist(fake_mnist)
+
+    def layer_count(spec: str, kind: type) -> int:
+        G = bench.train_stacked(spec, mnist, steps=1, batch=4, ngf=4, ndf=4, log=lambda s: None).model.G
+        return sum(isinstance(m, kind) for m in G.modules())
+    # 32 px: three 2x up-samplings after the 4x4 stem (always a ConvTranspose from the noise)
+    assert layer_count("bce+up=resize", nn.Upsample) == 3 and layer_count("bce+up=resize", nn.ConvTranspose2d) == 1
+    assert layer_count("bce", nn.Upsample) == 0 and layer_count("bce", nn.ConvTranspose2d) == 4
 
 
 def test_expand_recipes():

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import Config, resolve
+from ..config import UPSAMPLES, Config, resolve
 from ..errors import ConfigError
 from ..metrics.modes import ModeScore, mean_sd, mixture, score_mixture, score_stacked
 from ..models.layers import apply_spectral_norm_
@@ -137,6 +137,10 @@ def parse_recipe(spec: str) -> Recipe:
                 settings["lr_g"] = settings["lr_d"] = float(val)
             elif key == "dnorm":
                 settings["d_norm"] = val
+            elif key == "up":  # the dcgan generator's up-sampling: transpose or resize
+                if val not in UPSAMPLES:
+                    raise ValueError
+                settings["upsample"] = val
             elif key in _FLOAT_OPTS:
                 settings[_FLOAT_OPTS[key]] = float(val)
             else:
@@ -144,7 +148,7 @@ def parse_recipe(spec: str) -> Recipe:
         except ValueError:
             raise ConfigError(f"--options: cannot read '{opt}' in '{spec}'; use packN, mbstd, ema, r1=G, gp=L, "
                               "clip=C, ncritic=N, lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, "
-                              "ls=S, emakimg=K, tail=S, batch=N, nz=N, gw=W, dw=W") from None
+                              "up=transpose|resize, ls=S, emakimg=K, tail=S, batch=N, nz=N, gw=W, dw=W") from None
     return Recipe(spec, loss, settings, bench)
 
 

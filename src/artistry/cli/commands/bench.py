@@ -30,7 +30,7 @@ EPILOG = """examples:
   artistry bench quality --minutes 10 --n 500 --compare "best,best[mbstd=false],best[ada_target=0.6]"   # ablations
 
 recipes are LOSS[+OPTION...]; options: packN, mbstd, ema, r1=GAMMA, gp=LAMBDA, clip=C, ncritic=N,
-lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, ls=S, emakimg=K, tail=S,
+lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, up=transpose|resize, ls=S, emakimg=K, tail=S,
 drs[=STEPS] (2-D: discriminator rejection sampling when scoring), batch=N, nz=N, gw=W, dw=W
 """
 
