@@ -236,6 +236,8 @@ def test_cli_bench_modes_writes_and_merges_the_report(tmp_path, monkeypatch, cap
     assert "GAN (VEEGAN paper)" in capsys.readouterr().out
     assert app(["bench", "modes", "--trials", "0"]) == 1
     assert app(["bench", "modes", "--stacked-curve", "-1"]) == 1
+    assert app(["bench", "modes", "--suite", "stacked", "--trials", "2"]) == 1   # that flag is the 2-D suite's
+    assert "--stacked-trials" in capsys.readouterr().err
 
 
 # --- Stacked MNIST pieces on a tiny fake MNIST ------------------------------------------------------

@@ -51,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     m.add_argument("--recipes", metavar="R1,R2",
                    help="explicit recipes, e.g. bce,bce+pack2,hinge+ema (default: bce, bce+pack2, "
                         "bce+pack4, bce+mbstd, wgan, wgan-gp, hinge)")
-    m.add_argument("--trials", type=int, default=10, help="2-D trials (seeds) per recipe and mixture [10]")
+    m.add_argument("--trials", type=int, default=None,
+                   help="2-D trials (seeds) per recipe and mixture [10]; Stacked MNIST has --stacked-trials")
     m.add_argument("--steps", type=int, default=None,
                    help="2-D generator steps per trial [3000]; speed: timed steps per round [5]")
     m.add_argument("--stacked-steps", type=int, default=None, help="Stacked MNIST generator steps [1500]")
@@ -60,7 +61,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also score Stacked MNIST generators (alone) every N steps, for a KL-vs-steps curve [off]")
     m.add_argument("--save-generators", metavar="DIR",
                    help="save each Stacked MNIST generator (safetensors) here when its training ends")
-    m.add_argument("--workers", type=int, default=1, help="parallel processes for the 2-D trials [1]")
+    m.add_argument("--workers", type=int, default=1, help="parallel processes for the trials [1]")
     m.add_argument("--threads", type=int, default=1,
                    help="torch threads per process; small networks run best with 1 per core [1]")
     m.add_argument("--seed", type=int, default=0, help="first seed [0]")
@@ -89,7 +90,10 @@ def _run_modes(args: argparse.Namespace) -> int:
     from ...bench.modes import expand_recipes, run_modes
     from ...errors import ConfigError
 
-    for flag, v in (("--trials", args.trials), ("--stacked-trials", args.stacked_trials),
+    if args.suite == "stacked" and args.trials is not None:  # it would silently run one stacked trial
+        raise ConfigError("--trials counts 2-D trials; for Stacked MNIST seeds use --stacked-trials N")
+    trials = 10 if args.trials is None else args.trials
+    for flag, v in (("--trials", trials), ("--stacked-trials", args.stacked_trials),
                     ("--workers", args.workers), ("--threads", args.threads), ("--steps", args.steps or 1),
                     ("--stacked-steps", args.stacked_steps or 1)):
         if v < 1:
@@ -101,7 +105,7 @@ def _run_modes(args: argparse.Namespace) -> int:
     torch.set_num_threads(max(1, args.threads))
     command = _command_line(args, ("suite", "losses", "options", "recipes", "trials", "steps", "stacked_steps",
                                    "stacked_trials", "stacked_curve", "workers", "threads", "seed", "out"))
-    run_modes(args.suite, recipes, trials=args.trials, steps=args.steps, stacked_steps=args.stacked_steps,
+    run_modes(args.suite, recipes, trials=trials, steps=args.steps, stacked_steps=args.stacked_steps,
               stacked_trials=args.stacked_trials, workers=args.workers, seed=args.seed, out=args.out,
               mnist=args.mnist, cache_dir=args.cache_dir, command=command, curve_every=args.stacked_curve,
               save_generators=args.save_generators,
