@@ -16,7 +16,7 @@ import torch
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from artistry.bench.modes import train_2d  # noqa: E402
+from artistry.bench.modes_2d import train_2d  # noqa: E402
 from artistry.metrics.modes import mixture, score_mixture  # noqa: E402
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from artistry.bench import modes as bench
+from artistry.bench import stacked_mnist
 from artistry.metrics.modes import score_stacked
 
 
@@ -34,7 +34,7 @@ def marginal_kl(digits: np.ndarray) -> float:
 def label(images: torch.Tensor, clf) -> tuple[np.ndarray, float]:
     """Each channel's digit [N, 3] and the share of confident labels, classifying once."""
     conf: list[float] = []
-    digits = np.concatenate([bench.classify_stacked(clf, images[i:i + 500], conf) for i in range(0, len(images), 500)])
+    digits = np.concatenate([stacked_mnist.classify_stacked(clf, images[i:i + 500], conf) for i in range(0, len(images), 500)])
     return digits, float(np.mean(conf))
 
 
@@ -57,33 +57,34 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    path = bench.find_mnist()
-    clf, _ = bench.mnist_classifier(path, log=lambda s: None)
-    mnist = bench.load_mnist(path)
+    path = stacked_mnist.find_mnist()
+    clf, _ = stacked_mnist.mnist_classifier(path, log=lambda s: None)
+    mnist = stacked_mnist.load_mnist(path)
     for seed in (0, 1) if args.real else ():
-        stream = bench.stacked_stream(mnist, seed, 500)
-        real = torch.cat([stream() for _ in range(bench.STACKED_EVAL // 500)])
+        stream = stacked_mnist.stacked_stream(mnist, seed, 500)
+        real = torch.cat([stream() for _ in range(stacked_mnist.STACKED_EVAL // 500)])
         print(f"real stacked digits, seed {seed}: {summary(*label(real, clf))}")
-    G = bench.train_stacked(args.recipe, mnist, 0, log=lambda s: None).sampling_generator()  # untrained shape
+    G = stacked_mnist.train_stacked(args.recipe, mnist, 0, log=lambda s: None).sampling_generator()  # untrained shape
     G.load_state_dict(load_file(args.generator))
     G.eval()
 
-    samples = bench.stacked_samples(G)
+    samples = stacked_mnist.stacked_samples(G)
     digits, confident = label(samples, clf)
     for c in range(3):
         f = np.bincount(digits[:, c], minlength=10) / len(digits)
         print(f"channel {c} digit frequencies 0-9: " + " ".join(f"{x:.3f}" for x in f))
     print(f"G alone: {summary(digits, confident)}")
     if args.classifier_seed is not None:
-        other, acc = bench.train_classifier(mnist, seed=args.classifier_seed, log=lambda s: None)
+        other, acc = stacked_mnist.train_classifier(mnist, seed=args.classifier_seed, log=lambda s: None)
         digits2, confident2 = label(samples, other.eval())
         print(f"second classifier (seed {args.classifier_seed}, test accuracy {100 * acc:.2f}%): "
               f"{summary(digits2, confident2)}; the two agree on {100 * (digits == digits2).mean():.1f}% "
               "of G's channel labels")
     for steps in [int(x) for x in args.drs.split(",") if x]:
         t0 = time.perf_counter()
-        kept, acc = bench._rejection_stacked(G, bench.stacked_stream(mnist, 1, bench.STACKED_BATCH), steps,
-                                             bench.STACKED_EVAL, 0, width=args.critic_width)
+        real_stream = stacked_mnist.stacked_stream(mnist, 1, stacked_mnist.STACKED_BATCH)
+        kept, acc = stacked_mnist._rejection_stacked(G, real_stream, steps, stacked_mnist.STACKED_EVAL, 0,
+                                                     width=args.critic_width)
         print(f"drs {steps} steps, critic width {args.critic_width}: {summary(*label(kept, clf))}, "
               f"kept {100 * acc:.1f}% ({time.perf_counter() - t0:.0f} s)")
 

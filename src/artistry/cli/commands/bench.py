@@ -87,7 +87,8 @@ _DEFAULTS: dict = {}
 
 
 def _run_modes(args: argparse.Namespace) -> int:
-    from ...bench.modes import expand_recipes, run_modes
+    from ...bench.mode_recipes import expand_recipes
+    from ...bench.modes import run_modes
     from ...errors import ConfigError
 
     if args.suite == "stacked" and args.trials is not None:  # it would silently run one stacked trial

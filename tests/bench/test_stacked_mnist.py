@@ -1,0 +1,109 @@
+"""The Stacked MNIST suite's pieces on a tiny fake MNIST."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from artistry.bench import mode_recipes, modes, stacked_mnist, trials
+
+
+@pytest.fixture
+def fake_mnist(tmp_path):
+    rng = np.random.default_rng(0)
+    lab = np.arange(200) % 10
+    img = rng.integers(0, 256, (200, 28, 28)).astype(np.uint8)
+    path = tmp_path / "mnist.npz"
+    np.savez(path, train_images=img, train_labels=lab.astype(np.uint8), test_images=img[:50],
+             test_labels=lab[:50].astype(np.uint8))
+    return path
+
+
+def test_up_option_gives_the_stacked_generator_resize_upsampling(fake_mnist):
+    assert mode_recipes.parse_recipe("bce+up=resize").settings == {"upsample": "resize"}
+    mnist = stacked_mnist.load_mnist(fake_mnist)
+
+    def layer_count(spec: str, kind: type) -> int:
+        G = stacked_mnist.train_stacked(spec, mnist, steps=1, batch=4, ngf=4, ndf=4, log=lambda s: None).model.G
+        return sum(isinstance(m, kind) for m in G.modules())
+    # 32 px: three 2x up-samplings after the 4x4 stem (always a ConvTranspose from the noise)
+    assert layer_count("bce+up=resize", nn.Upsample) == 3 and layer_count("bce+up=resize", nn.ConvTranspose2d) == 1
+    assert layer_count("bce", nn.Upsample) == 0 and layer_count("bce", nn.ConvTranspose2d) == 4
+
+
+def test_classifier_is_trained_once_then_cached(fake_mnist, tmp_path, monkeypatch):
+    clf, acc = stacked_mnist.mnist_classifier(fake_mnist, tmp_path / "clf", epochs=1, log=lambda s: None)
+    assert 0.0 <= acc <= 1.0   # 2 optimizer steps on 200 fake digits: accuracy is not the point here
+    assert list((tmp_path / "clf").glob("*.safetensors"))
+
+    def boom(*a, **k):
+        raise AssertionError("retrained")
+    monkeypatch.setattr(stacked_mnist, "train_classifier", boom)
+    clf2, acc2 = stacked_mnist.mnist_classifier(fake_mnist, tmp_path / "clf", epochs=1, log=lambda s: None)
+    assert acc2 == acc
+    x = torch.randn(3, 1, 28, 28)
+    assert torch.equal(clf.predict(x), clf2.predict(x))
+
+
+def test_stacked_pieces(fake_mnist):
+    mnist = stacked_mnist.load_mnist(fake_mnist)
+    pool = stacked_mnist.stacked_pool(mnist)
+    assert pool.shape == (250, 32, 32) and pool[:, :2].max() == 0   # padded 28 -> 32
+    state = stacked_mnist.train_stacked("bce+pack2", mnist, steps=1, batch=4, ngf=4, ndf=4, log=lambda s: None)
+
+    class ConstantDigits(torch.nn.Module):  # predicts digit = (sum of pixels > 0)
+        def predict(self, x):
+            return (x.flatten(1).sum(1) > 0).long()
+    score = stacked_mnist.score_stacked_generator(state.sampling_generator(), ConstantDigits(), n=30, batch=16)
+    assert 1 <= score.modes <= 8 and score.n_modes == 1000 and sum(score.counts) == 30
+
+
+def test_stacked_drs_keeps_generated_images_and_widths_follow_the_recipe(fake_mnist):
+    mnist = stacked_mnist.load_mnist(fake_mnist)
+    state = stacked_mnist.train_stacked("bce+gw=6+dw=5", mnist, steps=1, batch=4, log=lambda s: None)
+    convs = lambda net: [m.out_channels for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]  # noqa: E731
+    assert convs(state.model.G)[0] == 6 * 4 and convs(state.model.D)[0] == 5   # ngf 6, ndf 5 at 32 px
+    assert stacked_mnist.stacked_sizes(mode_recipes.parse_recipe("bce+gw=6+dw=5"), batch=4) == {"batch": 4, "ngf": 6, "ndf": 5}
+    G = state.sampling_generator()
+    kept, acceptance = stacked_mnist._rejection_stacked(G, stacked_mnist.stacked_stream(mnist, 1, 8), steps=2, n=40, seed=0)
+    assert kept.shape == (40, 3, 32, 32) and 0 < acceptance <= 1
+    assert kept.min() >= -1 and kept.max() <= 1   # G's tanh images, not real ones
+
+
+def test_classify_stacked_crops_each_channel_and_reports_confidence():
+    torch.manual_seed(0)
+    clf = stacked_mnist.DigitClassifier()
+    images = torch.rand(5, 3, 32, 32) * 2 - 1
+    conf: list = []
+    digits = stacked_mnist.classify_stacked(clf, images, conf)
+    assert digits.shape == (5, 3) and digits.min() >= 0 and digits.max() <= 9
+    assert len(conf) == 3 and all(0.0 <= c <= 1.0 for c in conf)
+    # the padding is ignored: changing the 2-pixel border changes nothing
+    border = images.clone()
+    border[:, :, :2] = 1.0
+    assert np.array_equal(stacked_mnist.classify_stacked(clf, border), digits)
+
+
+def test_stacked_trial_scores_a_curve_and_saves_the_generator(fake_mnist, tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+    scored = []
+
+    def small_score(G, clf, n=0, nz=100, seed=0, batch=500, confidence=None):
+        scored.append({k: v.clone() for k, v in G.state_dict().items()})   # G as it was when scored
+        return score(G, clf, n=20, nz=nz, seed=seed, batch=batch, confidence=confidence)
+    score = stacked_mnist.score_stacked_generator
+    monkeypatch.setattr(stacked_mnist, "score_stacked_generator", small_score)
+    r = stacked_mnist.stacked_trial("bce+batch=4+gw=4+dw=4", "stacked", steps=5, seed=0, mnist_path=str(fake_mnist),
+                            cache_dir=str(tmp_path / "clf"), curve_every=2, save_dir=str(tmp_path / "gens"),
+                            log=lambda s: None)
+    assert [row[0] for row in r["curve"]] == [2, 4, 5]   # every 2 steps, then the final score
+    assert r["sizes"] == {"batch": 4, "ngf": 4, "ndf": 4}   # the recipe's knobs, not the harness defaults
+    assert r["curve"][-1][1:3] == [r["modes"], r["reverse_kl"]]
+    assert all(1 <= row[1] <= 20 and 0.0 <= row[3] <= 1.0 for row in r["curve"])
+    saved = load_file(tmp_path / "gens" / "bce+batch=4+gw=4+dw=4_5_seed0.safetensors")
+    assert saved.keys() == scored[-1].keys() and all(torch.equal(saved[k], scored[-1][k]) for k in saved)
+    assert not all(torch.equal(saved[k], scored[0][k]) for k in saved)   # the curve saw an earlier G
+    r["seconds"] = 1.0
+    report = modes.report_markdown({"bce": {"stacked": trials.summarize_trials([r])}, "_runs": []})
+    assert f"bce, trial 0: 2: {r['curve'][0][1]} / " in report and f"5: {r['modes']} / {r['reverse_kl']:.3f}" in report
