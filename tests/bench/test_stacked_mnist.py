@@ -24,12 +24,14 @@ def test_up_option_gives_the_stacked_generator_resize_upsampling(fake_mnist):
     assert mode_recipes.parse_recipe("bce+up=resize").settings == {"upsample": "resize"}
     mnist = stacked_mnist.load_mnist(fake_mnist)
 
-    def layer_count(spec: str, kind: type) -> int:
+    def layer_counts(spec: str) -> tuple[int, int]:
+        """(Upsample, ConvTranspose2d) layers in the generator this recipe builds."""
         G = stacked_mnist.train_stacked(spec, mnist, steps=1, batch=4, ngf=4, ndf=4, log=lambda s: None).model.G
-        return sum(isinstance(m, kind) for m in G.modules())
+        return (sum(isinstance(m, nn.Upsample) for m in G.modules()),
+                sum(isinstance(m, nn.ConvTranspose2d) for m in G.modules()))
     # 32 px: three 2x up-samplings after the 4x4 stem (always a ConvTranspose from the noise)
-    assert layer_count("bce+up=resize", nn.Upsample) == 3 and layer_count("bce+up=resize", nn.ConvTranspose2d) == 1
-    assert layer_count("bce", nn.Upsample) == 0 and layer_count("bce", nn.ConvTranspose2d) == 4
+    assert layer_counts("bce+up=resize") == (3, 1)
+    assert layer_counts("bce") == (0, 4)
 
 
 def test_classifier_is_trained_once_then_cached(fake_mnist, tmp_path, monkeypatch):
