@@ -69,7 +69,7 @@ def fit_ratio_classifier(real: Sampler, fake: Sampler, net: nn.Module, *, steps:
         opt.step()
         sched.step()
         if log is not None:
-            log(i, float(loss))
+            log(i, float(loss.detach()))
     return net.eval()
 
 

@@ -83,22 +83,3 @@ def test_unreadable_checkpoint_and_incompatible_run(env, capsys):
     (run / "config.json").write_text(json.dumps(cfg))
     assert app(["generate", str(run), "--out", "x"]) == 1
     assert "incompatible" in capsys.readouterr().err
-
-
-def test_generate_with_rejection_names_kept_seeds_that_plain_generate_remakes(env, capsys):
-    folder, tmp = env
-    assert app(["train", str(folder), *TINY, "--steps", "2", "--name", "rej"]) == 0
-    run = tmp / "runs" / "00000-rej"
-    capsys.readouterr()
-    assert app(["generate", str(run), "--n", "3", "--seed", "5", "--out", "kept", "--rejection",
-                "--rejection-steps", "5", "--batch", "16"]) == 0
-    assert "kept 3 of" in capsys.readouterr().err
-    seeds = sorted(int(p.stem[4:]) for p in (tmp / "kept").glob("seed*.png"))
-    assert len(seeds) == 3 and seeds[0] >= 5
-    s = seeds[-1]
-    assert app(["generate", str(run), "--n", "1", "--seed", str(s), "--out", "plain"]) == 0
-    assert np.array_equal(np.asarray(Image.open(tmp / "kept" / f"seed{s:05d}.png")),
-                          np.asarray(Image.open(tmp / "plain" / f"seed{s:05d}.png")))
-    assert app(["generate", str(run), "--out", "x", "--rejection", "--rejection-steps", "0"]) == 1
-    err = capsys.readouterr().err
-    assert "--rejection-steps" in err and "Traceback" not in err

@@ -36,19 +36,6 @@ def test_evaluate_command_writes_json_md_and_sheet(trained_run, stub_inception, 
     assert "FID" in capsys.readouterr().out
 
 
-def test_evaluate_with_rejection_writes_its_own_report_beside_the_plain_one(trained_run, stub_inception):
-    assert app(["evaluate", str(trained_run), "--n", "12"]) == 0
-    assert app(["evaluate", str(trained_run), "--n", "12", "--rejection", "--rejection-steps", "3"]) == 0
-    eval_dir = trained_run / "eval"
-    assert (eval_dir / "000000004.json").is_file()
-    report = json.loads((eval_dir / "000000004-rejection.json").read_text())
-    rej = report["rejection"]
-    assert report["n_generated"] == rej["kept"] == 12 and rej["steps"] == 3
-    assert rej["candidates"] >= 12 and rej["acceptance"] == pytest.approx(12 / rej["candidates"])
-    assert "rejection sampling: kept 12 of" in (eval_dir / "000000004-rejection.md").read_text()
-    assert "rejection" not in json.loads((eval_dir / "000000004.json").read_text())
-
-
 def test_second_evaluation_only_extracts_the_generated_side(trained_run, stub_inception):
     assert app(["evaluate", str(trained_run), "--n", "12"]) == 0
     assert app(["evaluate", str(trained_run), "--n", "12", "--checkpoint", "4"]) == 0

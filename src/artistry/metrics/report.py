@@ -141,14 +141,8 @@ def report_markdown(report: dict) -> str:
         f"# {title}", "",
         f"- generated images: {report['n_generated']} ({report['resolution']})",
         f"- real images: {report['n_real']}" + (f" from {report['real_source']}" if report.get("real_source") else ""),
-        f"- protocol: {report['protocol']} ({report['network']})",
-    ]
-    if report.get("rejection"):  # evaluate --rejection: say how hard the filter was
-        r = report["rejection"]
-        lines.append(f"- rejection sampling: kept {r['kept']} of {r['candidates']} candidate seeds "
-                     f"({r['acceptance']:.1%}); classifier fitted for {r['steps']} steps")
-    lines += [
-        "", "| metric | value |", "|---|---|",
+        f"- protocol: {report['protocol']} ({report['network']})", "",
+        "| metric | value |", "|---|---|",
         f"| FID | {report['fid']:.3f} |",
         f"| KID (×10³) | {report['kid']['mean'] * 1e3:.3f} ± {report['kid']['std'] * 1e3:.3f} "
         f"({report['kid']['subsets']} subsets of {report['kid']['subset_size']}) |",

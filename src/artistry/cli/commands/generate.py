@@ -13,19 +13,14 @@ EPILOG = """examples:
   artistry generate runs/00000-demo --n 8 --checkpoint best --out out/
   artistry generate runs/00000-demo --n 16 --out out/ --denoise runs/00001-dae --bw --contour
   artistry generate runs/00000-demo --n 16 --out out/ --bw --threshold 0.5 --upscale 2
-  artistry generate runs/00000-demo --n 16 --out out/ --rejection   # keep the most real-looking
 
 Image i is made from seed SEED+i, so the same seed always gives the same image.
-With --rejection, a real-vs-generated classifier is fitted on the run's training images, and
-seeds from SEED on are kept or skipped by discriminator rejection sampling (Azadi et al. 2019)
-until N are kept; files are still named by seed, so `--seed S --n 1` remakes any of them.
 Post-processing steps (see `artistry postprocess --help`) run in the order given.
 """
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ...postprocess import add_postprocess_arguments
-    from ..rejection_flags import add_rejection_arguments
 
     p.add_argument("run", metavar="RUN", help="run directory made by `artistry train`")
     p.add_argument("--n", type=int, default=16, help="how many images [16]")
@@ -36,7 +31,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="auto (best if the run kept one, else last), last, best or a step number [auto]")
     p.add_argument("--batch", type=int, default=64, help="images per forward pass [64]")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
-    add_rejection_arguments(p)
     add_postprocess_arguments(p)
 
 
@@ -45,22 +39,19 @@ def run(args: argparse.Namespace) -> int:
     from ...errors import ConfigError
     from ...io.images import make_grid, save_png
     from ...postprocess import Pipeline
-    from ..rejection_flags import check_rejection_arguments, pick_seeds
 
     if args.n < 1:
         raise ConfigError("--n must be at least 1")
     if args.batch < 1:
         raise ConfigError("--batch must be at least 1")
     pipeline = Pipeline.from_args(args)  # checks the post-processing flags before generating
-    check_rejection_arguments(args)
     loaded = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
-    seeds, _ = pick_seeds(loaded, args.n, args.seed, args, batch=args.batch)
-    images = loaded.images_from_latents(loaded.latents(seeds), batch_size=args.batch)  # [N, C, H, W]
+    images = loaded.generate(args.n, seed=args.seed, batch_size=args.batch)  # [N, C, H, W]
     images = _postprocess(pipeline, images)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    for s, img in zip(seeds, images):
-        save_png(img, out / f"seed{s:05d}.png")
+    for i, img in enumerate(images):
+        save_png(img, out / f"seed{args.seed + i:05d}.png")
     if args.grid:
         save_png(make_grid(images), out / "grid.png")
     print(f"wrote {len(images)} images to {out}" + (" (+ grid.png)" if args.grid else ""), file=sys.stderr)
