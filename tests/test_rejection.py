@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from artistry.rejection import fit_ratio_classifier, image_classifier, rejection_sample, stream_sampler
+from artistry.rejection import fit_ratio_classifier, rejection_sample, stream_sampler
 
 
 def _normal(mean: float, std: float, gen: torch.Generator):
@@ -50,20 +50,3 @@ def test_stream_sampler_cuts_a_batch_stream_to_any_size():
     sample = stream_sampler(lambda: torch.tensor([[float(next(counter))] for _ in range(3)]))
     assert sample(7)[:, 0].tolist() == [0, 1, 2, 3, 4, 5, 6]
     assert sample(2)[:, 0].tolist() == [9, 10]   # a fresh batch; the rest of the last one is dropped
-
-
-@pytest.mark.parametrize("channels,size", [(1, 16), (3, 32), (3, 64)])
-def test_image_classifier_gives_one_logit_per_image_whatever_the_batch(channels, size):
-    torch.manual_seed(0)
-    net = image_classifier(channels, size, width=8)
-    x = torch.randn(5, channels, size, size)
-    with torch.no_grad():
-        together = net(x)
-        alone = torch.cat([net(x[i:i + 1]) for i in range(5)])
-    assert together.shape == (5,)
-    assert torch.allclose(together, alone, atol=1e-5)  # no batch statistics inside
-
-
-def test_image_classifier_rejects_sizes_it_cannot_halve_to_4x4():
-    with pytest.raises(ValueError, match="power of two"):
-        image_classifier(3, 48)

@@ -20,20 +20,6 @@ from torch import nn
 Sampler = Callable[[int], torch.Tensor]  # n -> [n, ...] samples
 
 
-def image_classifier(channels: int, size: int, width: int = 32) -> nn.Module:
-    """A real-vs-generated classifier for [N, channels, size, size] images: stride-2 convs down
-    to 4x4 (width doubling, at most 8x), no normalisation (so each image's logit is its own,
-    whatever else is in the batch), and a linear head giving one logit per image."""
-    if size < 4 or size & (size - 1):
-        raise ValueError(f"image_classifier: size must be a power of two >= 4, got {size}")
-    layers: list[nn.Module] = []
-    cin, cout, side = channels, width, size
-    while side > 4:
-        layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2)]  # [N, cout, side/2, side/2]
-        cin, cout, side = cout, min(cout * 2, width * 8), side // 2
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * 16, 1), nn.Flatten(0))
-
-
 def stream_sampler(next_batch: Callable[[], torch.Tensor]) -> Sampler:
     """A Sampler over a stream of fixed-size batches (e.g. a training data stream)."""
     def sample(n: int) -> torch.Tensor:

@@ -240,11 +240,22 @@ def score_stacked_generator(G: nn.Module, clf: DigitClassifier, n: int = STACKED
     return score_stacked_images(stacked_samples(G, n, nz, seed, batch), clf, batch, confidence)
 
 
+def stacked_critic(width: int = 32) -> nn.Module:
+    """The real-vs-G classifier for rejection sampling on Stacked MNIST: three stride-2 convs
+    (no normalisation, so each image's logit is its own) and a linear head."""
+    w = width
+    return nn.Sequential(
+        nn.Conv2d(3, w, 4, 2, 1), nn.LeakyReLU(0.2),           # [N, w, 16, 16]
+        nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2),       # [N, 2w, 8, 8]
+        nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.LeakyReLU(0.2),   # [N, 4w, 4, 4]
+        nn.Flatten(), nn.Linear(4 * w * 16, 1), nn.Flatten(0))
+
+
 def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: int, n: int,
                        seed: int, width: int = 32) -> tuple[torch.Tensor, float]:
     """`n` samples of the frozen G kept by discriminator rejection sampling with a fresh
-    `image_classifier(3, 32, width)` fitted for `steps`; returns (samples, acceptance rate)."""
-    from ..rejection import fit_ratio_classifier, image_classifier, rejection_sample, stream_sampler
+    `stacked_critic(width)` fitted for `steps`; returns (samples, acceptance rate)."""
+    from ..rejection import fit_ratio_classifier, rejection_sample, stream_sampler
 
     G.eval()
     zgen = torch.Generator().manual_seed(20_000 + seed)
@@ -253,7 +264,7 @@ def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: in
         return torch.cat([G(torch.randn(min(500, k - i), 100, generator=zgen)) for i in range(0, k, 500)])
 
     torch.manual_seed(30_000 + seed)
-    clf = image_classifier(3, 32, width)
+    clf = stacked_critic(width)
     with torch.enable_grad():
         fit_ratio_classifier(stream_sampler(real), fake, clf, steps=steps, batch=64, lr=2e-4)
 
