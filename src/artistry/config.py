@@ -37,6 +37,7 @@ class ModelConfig:
     ngf: int = 64            # generator / decoder width
     ndf: int = 64            # discriminator / encoder width
     mbstd: bool = False      # minibatch standard deviation layer in D
+    mbdisc: int = 0          # minibatch discrimination kernels in D (Salimans et al. 2016); 0 = off
     upsample: str = "transpose"  # dcgan G: transpose (the paper) or resize (nearest + 3x3 conv)
     d_norm: str | None = None  # batch|layer|none; None = whatever the loss allows
 
@@ -188,6 +189,7 @@ def validate(cfg: Config) -> None:
     _need(1 <= m.nz <= 4096, "--nz", f"must be between 1 and 4096, got {m.nz}")
     _need(4 <= m.ngf <= 1024, "--ngf", f"must be between 4 and 1024, got {m.ngf}")
     _need(4 <= m.ndf <= 1024, "--ndf", f"must be between 4 and 1024, got {m.ndf}")
+    _need(0 <= m.mbdisc <= 1024, "--mbdisc", f"must be between 0 (off) and 1024 kernels, got {m.mbdisc}")
     _need(m.upsample in UPSAMPLES, "--upsample", f"must be one of {', '.join(UPSAMPLES)}, got '{m.upsample}'")
     _need(m.d_norm in (None, "batch", "layer", "none"), "--d-norm", "must be batch, layer or none")
     _need(0.0 <= lo.label_smoothing < 0.5, "--label-smoothing", "must be in [0, 0.5)")

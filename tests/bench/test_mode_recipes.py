@@ -19,6 +19,9 @@ def test_parse_recipe():
         mode_recipes.parse_recipe("bce+packs")
     with pytest.raises(ConfigError, match="'up=bilinear'"):
         mode_recipes.parse_recipe("bce+up=bilinear")
+    assert mode_recipes.parse_recipe("bce+mbdisc=50").settings == {"mbdisc": 50}
+    with pytest.raises(ConfigError, match="'mbdisc=0'"):
+        mode_recipes.parse_recipe("bce+mbdisc=0")
 
 
 def test_expand_recipes():

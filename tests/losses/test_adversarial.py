@@ -182,10 +182,12 @@ def test_r1_works_with_every_loss(loss):
 
 # --- the anti-collapse options with every loss ----------------------------------------------------
 @pytest.mark.parametrize("loss", LOSSES)
-def test_pack_mbstd_and_ema_work_with_every_loss(loss):
-    cfg = make_cfg(loss, "dcgan", pack=2, mbstd=True, ema=True, ema_kimg=0.01)
+def test_pack_mbstd_mbdisc_and_ema_work_with_every_loss(loss):
+    cfg = make_cfg(loss, "dcgan", pack=2, mbstd=True, mbdisc=4, ema=True, ema_kimg=0.01)
     state, before, logs, _ = run_steps(cfg, steps=2)
-    assert state.model.D.features[0].in_channels == 6 and state.model.D.mbstd is not None
+    D = state.model.D
+    assert D.features[0].in_channels == 6 and D.mbstd is not None and D.mbdisc.kernels == 4
+    assert all(not torch.equal(before[f"D.mbdisc.T.{k}"], p) for k, p in D.mbdisc.T.named_parameters())
     assert all(torch.isfinite(torch.tensor(v)) for v in logs[-1].values())
     ema, g = dict(state.ema.named_parameters()), dict(state.model.G.named_parameters())
     assert any(not torch.equal(ema[k], before[f"G.{k}"]) for k in ema)      # the average moved ...

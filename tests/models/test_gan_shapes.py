@@ -79,3 +79,39 @@ def test_pack_and_minibatch_std_change_the_critic_input():
     x = torch.randn(8, 3, 32, 32)
     assert model.discriminate(x).shape == (4,)  # one logit per pack of 2
     assert model.D.features[0].in_channels == 6
+
+
+def test_minibatch_discrimination_counts_near_copies_in_the_batch():
+    from artistry.models.layers import MinibatchDiscrimination
+    torch.manual_seed(0)
+    layer = MinibatchDiscrimination(16, kernels=3)
+    unique = torch.randn(4, 16) * 10                                  # far apart: densities ~0
+    copies = torch.randn(1, 16).expand(4, 16)                         # four identical samples
+    assert layer(unique).shape == (4, 3)
+    assert torch.allclose(layer(copies), torch.full((4, 3), 3.0))     # each sees the 3 others
+    assert layer(unique).max() < 0.1
+    mixed = layer(torch.cat([unique[:2], copies[:2]]))
+    assert (mixed[2:] > 0.99).all() and (mixed[:2] < 0.1).all()       # only the pair scores
+
+
+@pytest.mark.parametrize("family", ["dcgan", "mlp"])
+def test_minibatch_discrimination_makes_each_logit_depend_on_the_batch(family):
+    cfg = Config()
+    cfg.data.path, cfg.data.size, cfg.train.steps = "x", 32, 1
+    cfg.model.model, cfg.model.ngf, cfg.model.ndf = family, 4, 4
+    cfg.model.d_norm, cfg.loss.pack, cfg.model.mbdisc = "none", 2, 5
+    model, _ = build_model(resolve(cfg), torch.device("cpu"))
+    x = torch.randn(8, 3, 32, 32)
+    same_start = torch.cat([x[:2], torch.randn(6, 3, 32, 32)])
+    out = model.discriminate(x)
+    assert out.shape == (4,)
+    assert not torch.allclose(out[0], model.discriminate(same_start)[0])  # other samples moved it
+    out.sum().backward()
+    assert model.D.mbdisc.T.weight.grad.abs().sum() > 0
+
+
+def test_minibatch_discrimination_flag_is_checked():
+    cfg = Config()
+    cfg.data.path, cfg.train.steps, cfg.model.mbdisc = "x", 1, -1
+    with pytest.raises(ConfigError, match="--mbdisc"):
+        resolve(cfg)

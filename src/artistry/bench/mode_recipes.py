@@ -1,12 +1,13 @@
 """Benchmark recipes: 'LOSS[+OPTION...]' strings, their Config, and the bare training loop.
 
-Options: pack2, pack4, mbstd, ema, r1=10, gp=10, clip=0.01, ncritic=5, lr=1e-4 (both nets),
-lrg=.., lrd=.., beta1=.., beta2=.., dnorm=batch|layer|none, up=transpose|resize (the dcgan
-generator's up-sampling), ls=0.1 (label smoothing), emakimg=2, tail=0.3 (learning rates decay to 0
-over the last 30% of the steps), the harness's own knobs batch=N (D inputs per step), nz=N (2-D
-noise size), gw=W and dw=W (2-D: every hidden layer of G / D this wide; Stacked MNIST: ngf / ndf),
-and drs[=STEPS]: score samples kept by discriminator rejection sampling (artistry.rejection) with
-a classifier fitted for STEPS on the frozen G, reporting G alone too. E.g. `bce+pack2+ema+drs`.
+Options: pack2, pack4, mbstd, mbdisc=50 (minibatch discrimination kernels), ema, r1=10, gp=10,
+clip=0.01, ncritic=5, lr=1e-4 (both nets), lrg=.., lrd=.., beta1=.., beta2=..,
+dnorm=batch|layer|none, up=transpose|resize (the dcgan generator's up-sampling), ls=0.1 (label
+smoothing), emakimg=2, tail=0.3 (learning rates decay to 0 over the last 30% of the steps), the
+harness's own knobs batch=N (D inputs per step), nz=N (2-D noise size), gw=W and dw=W (2-D: every
+hidden layer of G / D this wide; Stacked MNIST: ngf / ndf), and drs[=STEPS]: score samples kept by
+discriminator rejection sampling (artistry.rejection) with a classifier fitted for STEPS on the
+frozen G, reporting G alone too. E.g. `bce+pack2+ema+drs`.
 """
 from __future__ import annotations
 
@@ -71,6 +72,10 @@ def parse_recipe(spec: str) -> Recipe:
                     raise ValueError
             elif key == "ncritic":
                 settings["n_critic"] = int(val)
+            elif key == "mbdisc":  # minibatch discrimination kernels in D
+                settings["mbdisc"] = int(val)
+                if settings["mbdisc"] < 1:
+                    raise ValueError
             elif key == "lr":
                 settings["lr_g"] = settings["lr_d"] = float(val)
             elif key == "dnorm":
@@ -85,7 +90,7 @@ def parse_recipe(spec: str) -> Recipe:
                 raise ValueError
         except ValueError:
             raise ConfigError(f"--options: cannot read '{opt}' in '{spec}'; use packN, mbstd, ema, r1=G, gp=L, "
-                              "clip=C, ncritic=N, lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, "
+                              "clip=C, ncritic=N, mbdisc=K, lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, "
                               "up=transpose|resize, ls=S, emakimg=K, tail=S, batch=N, nz=N, gw=W, dw=W") from None
     return Recipe(spec, loss, settings, bench)
 

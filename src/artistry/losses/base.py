@@ -87,7 +87,7 @@ class Loss:
     def critic_spec(self) -> CriticSpec:
         m = self.cfg.model
         return CriticSpec(norm=m.d_norm or self.default_d_norm, spectral=self.spectral,
-                          mbstd=m.mbstd, pack=self.cfg.loss.pack)
+                          mbstd=m.mbstd, mbdisc=m.mbdisc, pack=self.cfg.loss.pack)
 
     @property
     def n_critic(self) -> int:

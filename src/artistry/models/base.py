@@ -15,6 +15,7 @@ class CriticSpec:
     norm: str = "batch"       # batch | layer | none
     spectral: bool = False
     mbstd: bool = False
+    mbdisc: int = 0           # minibatch discrimination kernels (0 = off)
     pack: int = 1
 
 

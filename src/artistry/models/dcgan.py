@@ -14,7 +14,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..registry import MODELS
 from .base import CriticSpec, GenerativeModel
-from .layers import MinibatchStd, apply_spectral_norm_, critic_norm, init_dcgan_, pack_samples
+from .layers import MinibatchDiscrimination, MinibatchStd, apply_spectral_norm_, critic_norm, init_dcgan_, pack_samples
 
 MAX_MULT = 8
 
@@ -60,14 +60,19 @@ class DCGANDiscriminator(nn.Module):
         self.features = nn.Sequential(*layers)  # [N, w[-1], 4, 4]
         self.mbstd = MinibatchStd() if spec.mbstd else None
         self.head = nn.Conv2d(w[-1] + int(spec.mbstd), 1, 4, 1, 0)
+        # The head is linear in the 4x4 features, so adding a linear read of the batch densities
+        # equals concatenating them before it.
+        self.mbdisc = MinibatchDiscrimination(w[-1] * 16, spec.mbdisc) if spec.mbdisc else None
+        self.mbdisc_head = nn.Linear(spec.mbdisc, 1) if spec.mbdisc else None
         if spec.spectral:
             apply_spectral_norm_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.features(pack_samples(x, self.pack))
-        if self.mbstd is not None:
-            h = self.mbstd(h)
-        return self.head(h).reshape(-1)  # [N / pack]
+        logits = self.head(self.mbstd(h) if self.mbstd is not None else h).reshape(-1)  # [N / pack]
+        if self.mbdisc is not None:
+            logits = logits + self.mbdisc_head(self.mbdisc(h)).reshape(-1)
+        return logits
 
 
 @MODELS.register("dcgan")

@@ -64,3 +64,23 @@ def pack_samples(x: torch.Tensor, pack: int) -> torch.Tensor:
         return x
     n = x.shape[0]
     return x.reshape(n // pack, pack * x.shape[1], *x.shape[2:])
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Salimans et al. 2016: for every sample, how many others in its batch lie close to it in
+    `kernels` learned projections, so D can see a batch that over-produces one kind of image.
+
+    Unlike minibatch std (one number for the whole batch), these are per-sample densities, so
+    a fake batch with too many of one digit or style stands out even when it is diverse overall.
+    Returns [N, kernels]; the caller feeds them to its head.
+    """
+
+    def __init__(self, in_features: int, kernels: int, kernel_dim: int = 5):
+        super().__init__()
+        self.kernels, self.kernel_dim = kernels, kernel_dim
+        self.T = nn.Linear(in_features, kernels * kernel_dim, bias=False)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:  # [N, F] -> [N, kernels]
+        m = self.T(h.float().flatten(1)).reshape(-1, self.kernels, self.kernel_dim)  # [N, K, C]
+        dist = (m[:, None] - m[None, :]).abs().sum(dim=3)                          # [N, N, K] L1
+        return (torch.exp(-dist).sum(dim=1) - 1.0).to(h.dtype)  # minus each sample's own term

@@ -9,7 +9,7 @@ from torch import nn
 from ..config import Config
 from ..registry import MODELS
 from .base import CriticSpec, GenerativeModel
-from .layers import apply_spectral_norm_, init_dcgan_
+from .layers import MinibatchDiscrimination, apply_spectral_norm_, init_dcgan_
 
 
 def _critic_norm_1d(kind: str, width: int) -> nn.Module:
@@ -52,16 +52,19 @@ class MLPDiscriminator(nn.Module):
             cin = w
         self.mbstd = spec.mbstd
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(cin + int(spec.mbstd), 1)
+        self.mbdisc = MinibatchDiscrimination(cin, spec.mbdisc) if spec.mbdisc else None
+        self.head = nn.Linear(cin + int(spec.mbstd) + spec.mbdisc, 1)
         if spec.spectral:
             apply_spectral_norm_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.body(x.reshape(x.shape[0] // self.pack, -1))  # [N/pack, W]
+        extra = []
         if self.mbstd:
-            std = h.float().std(dim=0, unbiased=False).mean().to(h.dtype)
-            h = torch.cat([h, std.expand(h.shape[0], 1)], dim=1)
-        return self.head(h).reshape(-1)
+            extra.append(h.float().std(dim=0, unbiased=False).mean().to(h.dtype).expand(h.shape[0], 1))
+        if self.mbdisc is not None:
+            extra.append(self.mbdisc(h))  # [N/pack, kernels]
+        return self.head(torch.cat([h, *extra], dim=1)).reshape(-1)
 
 
 @MODELS.register("mlp")
