@@ -21,14 +21,7 @@ import torch
 from safetensors.torch import load_file
 
 from artistry.bench import stacked_mnist
-from artistry.metrics.modes import score_stacked
-
-
-def marginal_kl(digits: np.ndarray) -> float:
-    """KL(frequency of the 10 digits || uniform) in one channel."""
-    f = np.bincount(digits, minlength=10) / len(digits)
-    f = f[f > 0]
-    return float((f * np.log(10 * f)).sum())
+from artistry.metrics.modes import digit_bias_kl, digit_frequencies, reverse_kl, score_stacked
 
 
 def label(images: torch.Tensor, clf) -> tuple[np.ndarray, float]:
@@ -40,9 +33,10 @@ def label(images: torch.Tensor, clf) -> tuple[np.ndarray, float]:
 
 def summary(digits: np.ndarray, confident: float) -> str:
     s = score_stacked(digits)
-    marg = [marginal_kl(digits[:, c]) for c in range(3)]
+    marg = [reverse_kl(f) for f in digit_frequencies(s.counts)]
     return (f"{s.modes} modes, KL {s.reverse_kl:.4f}; per-channel marginal KLs "
-            f"{', '.join(f'{m:.4f}' for m in marg)} (sum {sum(marg):.4f}); {100 * confident:.0f}% confident")
+            f"{', '.join(f'{m:.4f}' for m in marg)} (sum {digit_bias_kl(s.counts):.4f}); "
+            f"{100 * confident:.0f}% confident")
 
 
 def main() -> None:
@@ -70,8 +64,7 @@ def main() -> None:
 
     samples = stacked_mnist.stacked_samples(G)
     digits, confident = label(samples, clf)
-    for c in range(3):
-        f = np.bincount(digits[:, c], minlength=10) / len(digits)
+    for c, f in enumerate(digit_frequencies(score_stacked(digits).counts)):
         print(f"channel {c} digit frequencies 0-9: " + " ".join(f"{x:.3f}" for x in f))
     print(f"G alone: {summary(digits, confident)}")
     if args.classifier_seed is not None:

@@ -109,3 +109,5 @@ def test_stacked_trial_scores_a_curve_and_saves_the_generator(fake_mnist, tmp_pa
     r["seconds"] = 1.0
     report = modes.report_markdown({"bce": {"stacked": trials.summarize_trials([r])}, "_runs": []})
     assert f"bce, trial 0: 2: {r['curve'][0][1]} / " in report and f"5: {r['modes']} / {r['reverse_kl']:.3f}" in report
+    assert np.allclose(np.sum(r["digit_freq"], axis=1), 1.0, atol=1e-3) and 0.0 <= r["digit_kl"] <= r["reverse_kl"] + 1e-9
+    assert f"bce, trial 0: KL {r['reverse_kl']:.3f}, of which per-digit bias {r['digit_kl']:.3f}" in report

@@ -14,6 +14,8 @@ from artistry.metrics.modes import (
     sample_mixture,
     score_2d,
     score_mixture,
+    digit_bias_kl,
+    digit_frequencies,
     score_stacked,
 )
 
@@ -82,3 +84,18 @@ def test_stacked_mnist_modes_and_kl():
     assert s.counts[123] == 26   # mode index is the three digits read as a number
     s = score_stacked(np.array([[0, 0, 0], [0, 0, 1], [0, 0, 1], [9, 9, 9]]))
     assert s.modes == 3
+
+
+def test_stacked_kl_splits_into_per_digit_bias_and_pairing():
+    every = np.array([[a, b, c] for a in range(10) for b in range(10) for c in range(10)])
+    uniform = score_stacked(every).counts
+    assert digit_bias_kl(uniform) == pytest.approx(0.0, abs=1e-12)
+    # channel 0 paints twice as many 0s as any other digit, channels independent: all of the KL is bias
+    biased = score_stacked(np.concatenate([every, every[every[:, 0] == 0]]))
+    f = digit_frequencies(biased.counts)
+    assert f[0, 0] == pytest.approx(2 / 11) and f[1] == pytest.approx(np.full(10, 0.1))
+    assert digit_bias_kl(biased.counts) == pytest.approx(biased.reverse_kl)
+    # every digit equally often in each channel but always the same triple: none of it is bias
+    diagonal = score_stacked(np.repeat(np.arange(10), 3).reshape(10, 3))
+    assert digit_bias_kl(diagonal.counts) == pytest.approx(0.0, abs=1e-12)
+    assert diagonal.reverse_kl == pytest.approx(math.log(100))

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
 from .mode_recipes import Recipe
@@ -149,7 +150,7 @@ def report_markdown(merged: dict) -> str:
     for meta in merged.get("_runs", []):
         lines.append(f"- {meta['suite']} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
                      f"wall on {meta.get('machine', '')}")
-    lines += ["", format_tables(merged), *_curve_lines(merged)]
+    lines += ["", format_tables(merged), *_curve_lines(merged), *_digit_lines(merged)]
     return "\n".join(lines)
 
 
@@ -164,4 +165,22 @@ def _curve_lines(merged: dict) -> list[str]:
                 out.append(f"- {spec}, trial {t}: {cells}")
     if out:
         out = ["", "Stacked MNIST, the generator alone along training — step: modes / KL (confident labels):", ""] + out
+    return out
+
+
+def _digit_lines(merged: dict) -> list[str]:
+    """Where each final Stacked MNIST generator's KL comes from: its per-digit frequencies."""
+    out = []
+    for spec, per in merged.items():
+        trials = [] if spec.startswith("_") else (per.get("stacked") or {}).get("per_trial", [])
+        for t, trial in enumerate(trials):
+            if "digit_freq" not in trial:
+                continue
+            freq = np.asarray(trial["digit_freq"]).mean(axis=0)  # mean over the three channels
+            cells = ", ".join(f"{d}: {100 * f:.1f}" for d, f in enumerate(freq))
+            out.append(f"- {spec}, trial {t}: KL {trial['reverse_kl']:.3f}, of which per-digit bias "
+                       f"{trial['digit_kl']:.3f}; digit % (mean of 3 channels) {cells}")
+    if out:
+        out = ["", "Stacked MNIST, the final generator's per-digit frequencies (uniform = 10 %); the rest of "
+                   "the KL is how digits pair up across channels, counting noise included:", ""] + out
     return out

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..metrics.modes import ModeScore, score_stacked
+from ..metrics.modes import ModeScore, digit_bias_kl, digit_frequencies, score_stacked
 from ..training.state import TrainState, build_optimizers, make_ema
 from .mode_recipes import Recipe, parse_recipe, recipe_config, train_loop
 from .trials import headline, run_jobs, summarize_trials
@@ -318,6 +318,8 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
                                                        STACKED_EVAL, seed)
         conf = []
         score = score_stacked_images(kept, clf, confidence=conf)
+    extra["digit_kl"] = digit_bias_kl(score.counts)  # how much of the KL is a per-digit bias
+    extra["digit_freq"] = digit_frequencies(score.counts).round(4).tolist()
     return {**score.to_dict(), **extra, "seconds": time.perf_counter() - t0, "train_seconds": t_train,
             "confident": float(np.mean(conf)), "sizes": stacked_sizes(recipe, ngf=ngf, ndf=ndf)}
 

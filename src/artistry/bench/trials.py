@@ -55,7 +55,8 @@ def summarize_trials(rs: list[dict]) -> dict:
     kl = mean_sd([r["reverse_kl"] for r in rs])
     out = {"trials": len(rs), "modes": modes, "hq": hq, "kl": kl, "n_modes": rs[0]["n_modes"],
            "seconds": float(np.mean([r["seconds"] for r in rs])),
-           "per_trial": [{k: r[k] for k in ("modes", "high_quality", "reverse_kl", "acceptance", "curve") if k in r}
+           "per_trial": [{k: r[k] for k in ("modes", "high_quality", "reverse_kl", "acceptance", "curve",
+                                                       "digit_kl", "digit_freq") if k in r}
                          for r in rs]}
     if all("before_drs" in r for r in rs):  # the same generators scored without rejection sampling
         out["before_drs"] = summarize_trials([{**r["before_drs"], "n_modes": r["n_modes"], "seconds": 0.0} for r in rs])
