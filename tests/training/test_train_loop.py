@@ -89,6 +89,15 @@ def test_max_minutes_budget_stops(tiny_config):
     assert 1.2 <= meta["elapsed"] < 15
 
 
+def test_a_time_budget_smaller_than_set_up_still_trains_one_step(tiny_config):
+    tiny_config.train.steps = None
+    tiny_config.train.max_minutes = 1e-6  # spent before the first step on any machine
+    run = artistry.train(tiny_config, progress=False)
+    assert _weights(run)[1]["step"] == 1
+    artistry.train(resume=run, progress=False)  # the budget is spent: resuming adds nothing
+    assert _weights(run)[1]["step"] == 1
+
+
 def test_ema_half_life_ramps_up_early():
     from artistry.config import Config
     from artistry.training.state import ema_beta

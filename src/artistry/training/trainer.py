@@ -53,7 +53,9 @@ class Trainer:
             return "steps"
         if t.epochs is not None and s.images_seen >= t.epochs * self.dataset_size:
             return "epochs"
-        if t.max_minutes is not None and s.elapsed + self.reserved_seconds() >= t.max_minutes * 60:
+        # A fresh run always takes one step: on a busy machine, set-up alone can use up a tiny
+        # time budget, and a "trained" run with an untouched model helps nobody.
+        if t.max_minutes is not None and s.step > 0 and s.elapsed + self.reserved_seconds() >= t.max_minutes * 60:
             return "time"
         return None
 
