@@ -36,7 +36,21 @@ def summary(digits: np.ndarray, confident: float) -> str:
     marg = [reverse_kl(f) for f in digit_frequencies(s.counts)]
     return (f"{s.modes} modes, KL {s.reverse_kl:.4f}; per-channel marginal KLs "
             f"{', '.join(f'{m:.4f}' for m in marg)} (sum {digit_bias_kl(s.counts):.4f}); "
-            f"{100 * confident:.0f}% confident")
+            f"channel dependence {s.reverse_kl - digit_bias_kl(s.counts):.4f} (pairwise MI "
+            f"{', '.join(f'{mi:.4f}' for mi in pairwise_mi(digits))}); {100 * confident:.0f}% confident")
+
+
+def pairwise_mi(digits: np.ndarray) -> list[float]:
+    """Mutual information (nats) between the digits of channels 0-1, 0-2 and 1-2. The KL's
+    dependence part is the total correlation; with 26,000 samples, noise alone gives about
+    0.019 of it and about 0.0016 per pair."""
+    out = []
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        joint = np.bincount(digits[:, a] * 10 + digits[:, b], minlength=100).reshape(10, 10) / len(digits)
+        outer = joint.sum(1, keepdims=True) * joint.sum(0, keepdims=True)
+        nz = joint > 0
+        out.append(float((joint[nz] * np.log(joint[nz] / outer[nz])).sum()))
+    return out
 
 
 def main() -> None:
