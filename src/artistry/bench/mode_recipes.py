@@ -1,6 +1,6 @@
 """Benchmark recipes: 'LOSS[+OPTION...]' strings, their Config, and the bare training loop.
 
-Options: pack2, pack4, mbstd, mbdisc=50 (minibatch discrimination kernels), ema, r1=10, gp=10,
+Options: pack2, pack4, mbstd, mbdisc=100 (minibatch discrimination kernels), ema, r1=10, gp=10,
 clip=0.01, ncritic=5, lr=1e-4 (both nets), lrg=.., lrd=.., beta1=.., beta2=..,
 dnorm=batch|layer|none, up=transpose|resize (the dcgan generator's up-sampling), ls=0.1 (label
 smoothing), emakimg=2, tail=0.3 (learning rates decay to 0 over the last 30% of the steps), the

@@ -18,7 +18,7 @@ HELP = {
     "ngf": "generator / decoder base width",
     "ndf": "discriminator / encoder base width",
     "mbstd": "minibatch standard deviation layer in the discriminator (fights collapse)",
-    "mbdisc": "minibatch discrimination in the discriminator with this many kernels, e.g. 50 (0 = off; "
+    "mbdisc": "minibatch discrimination in the discriminator with this many kernels, e.g. 100 (0 = off; "
               "lets D see a batch that over-produces one kind of image)",
     "upsample": "dcgan generator up-sampling: transpose (the paper's ConvTranspose) or resize (nearest "
                 "neighbour + 3x3 conv, no checkerboard artefacts)",
