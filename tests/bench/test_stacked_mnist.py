@@ -111,3 +111,16 @@ def test_stacked_trial_scores_a_curve_and_saves_the_generator(fake_mnist, tmp_pa
     assert f"bce, trial 0: 2: {r['curve'][0][1]} / " in report and f"5: {r['modes']} / {r['reverse_kl']:.3f}" in report
     assert np.allclose(np.sum(r["digit_freq"], axis=1), 1.0, atol=1e-3) and 0.0 <= r["digit_kl"] <= r["reverse_kl"] + 1e-9
     assert f"bce, trial 0: KL {r['reverse_kl']:.3f}, of which per-digit bias {r['digit_kl']:.3f}" in report
+
+
+def test_classifier_trains_on_one_thread_and_restores_the_count(monkeypatch):
+    seen = []
+    monkeypatch.setattr(stacked_mnist, "_train_classifier",
+                        lambda *a: seen.append(torch.get_num_threads()) or ("clf", 0.99))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert stacked_mnist.train_classifier({}, log=lambda s: None) == ("clf", 0.99)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

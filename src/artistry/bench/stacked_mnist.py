@@ -76,7 +76,20 @@ def _to_unit(u8: np.ndarray) -> torch.Tensor:
 
 def train_classifier(mnist: dict[str, np.ndarray], epochs: int = 3, seed: int = 0,
                      log: Callable[[str], None] = print) -> tuple[DigitClassifier, float]:
-    """Adam, batch 128, random +-2 px shifts; returns (classifier, test accuracy)."""
+    """Adam, batch 128, random +-2 px shifts; returns (classifier, test accuracy).
+
+    Trains on one thread: the thread count changes float reduction order, and with it the
+    weights (two threads gave 99.19 % where one gives 99.20 %). Every machine then gets the same ruler."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train_classifier(mnist, epochs, seed, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_classifier(mnist: dict[str, np.ndarray], epochs: int, seed: int,
+                      log: Callable[[str], None]) -> tuple[DigitClassifier, float]:
     torch.manual_seed(seed)
     clf = DigitClassifier()
     opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
