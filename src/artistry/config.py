@@ -49,6 +49,7 @@ class LossConfig:
     clip: float | None = None      # WGAN weight clipping bound
     gp: float | None = None        # WGAN-GP penalty weight
     r1: float = 0.0                # R1 penalty weight on real images
+    fm: float = 0.0                # generator feature-matching weight (Salimans et al. 2016)
     n_critic: int | None = None
     pack: int = 1                  # PacGAN: D sees `pack` samples at once
     beta: float = 1.0              # VAE KL weight
@@ -196,6 +197,7 @@ def validate(cfg: Config) -> None:
     _need(lo.clip is None or lo.clip > 0, "--clip", "must be positive")
     _need(lo.gp is None or lo.gp >= 0, "--gp", "must be >= 0")
     _need(lo.r1 >= 0, "--r1", "must be >= 0")
+    _need(lo.fm >= 0, "--fm", "must be >= 0")
     _need(lo.n_critic is None or 1 <= lo.n_critic <= 100, "--n-critic", "must be between 1 and 100")
     _need(1 <= lo.pack <= 16, "--pack", "must be between 1 and 16")
     _need(lo.beta >= 0, "--beta", "must be >= 0")

@@ -1,6 +1,7 @@
 """Benchmark recipes: 'LOSS[+OPTION...]' strings, their Config, and the bare training loop.
 
-Options: pack2, pack4, mbstd, mbdisc=100 (minibatch discrimination kernels), ema, r1=10, gp=10,
+Options: pack2, pack4, mbstd, mbdisc=100 (minibatch discrimination kernels), ema, r1=10, fm=1
+(generator feature matching), gp=10,
 clip=0.01, ncritic=5, lr=1e-4 (both nets), lrg=.., lrd=.., beta1=.., beta2=..,
 dnorm=batch|layer|none, up=transpose|resize (the dcgan generator's up-sampling), ls=0.1 (label
 smoothing), emakimg=2, tail=0.3 (learning rates decay to 0 over the last 30% of the steps), the
@@ -42,7 +43,7 @@ class Recipe:
 
 
 _BENCH_OPTS = ("batch", "nz", "gw", "dw")  # batch per D input, noise size, G / D hidden width
-_FLOAT_OPTS = {"r1": "r1", "gp": "gp", "clip": "clip", "lrg": "lr_g", "lrd": "lr_d", "beta1": "beta1",
+_FLOAT_OPTS = {"r1": "r1", "fm": "fm", "gp": "gp", "clip": "clip", "lrg": "lr_g", "lrd": "lr_d", "beta1": "beta1",
                "beta2": "beta2", "ls": "label_smoothing", "emakimg": "ema_kimg", "tail": "lr_tail"}
 
 
@@ -89,7 +90,7 @@ def parse_recipe(spec: str) -> Recipe:
             else:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"--options: cannot read '{opt}' in '{spec}'; use packN, mbstd, ema, r1=G, gp=L, "
+            raise ConfigError(f"--options: cannot read '{opt}' in '{spec}'; use packN, mbstd, ema, r1=G, fm=W, gp=L, "
                               "clip=C, ncritic=N, mbdisc=K, lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, "
                               "up=transpose|resize, ls=S, emakimg=K, tail=S, batch=N, nz=N, gw=W, dw=W") from None
     return Recipe(spec, loss, settings, bench)

@@ -28,6 +28,8 @@ HELP = {
     "clip": "WGAN weight-clipping bound (default 0.01)",
     "gp": "WGAN-GP gradient penalty weight (default 10)",
     "r1": "R1 gradient penalty weight on real images (0 = off)",
+    "fm": "feature matching: G also matches the critic's mean features on real images, with this weight "
+          "(0 = off; pushes a batch that over-draws one kind of image back toward the data's mix)",
     "n_critic": "critic steps per generator step (default: the loss's paper)",
     "pack": "PacGAN: the discriminator judges PACK samples at once",
     "beta": "VAE: weight of the KL term",

@@ -2,7 +2,7 @@
 
 A loss only says how critic outputs become the two objectives (`critic_objective`,
 `generator_objective`) and declares its paper's recipe as class attributes; the phases, the
-optional penalties (--clip, --gp, --r1) and the logging are shared by all of them here.
+optional penalties (--clip, --gp, --r1), generator feature matching (--fm) and the logging are shared by all of them here.
 
 | loss    | paper                  | optimizer (G and D)        | n_critic | critic           | regulariser     |
 |---------|------------------------|----------------------------|----------|------------------|-----------------|
@@ -20,7 +20,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..registry import LOSSES
 from .base import Loss, OptimSpec, Phase, fake_batch
-from .penalties import clip_weights_, gradient_penalty, r1_penalty
+from .penalties import clip_weights_, feature_matching, gradient_penalty, r1_penalty
 
 Tensor = torch.Tensor
 
@@ -74,7 +74,7 @@ class AdversarialLoss(Loss):
     # --- the phases ----------------------------------------------------------------------------
     def phases(self) -> list[Phase]:
         lo = self.cfg.loss
-        clip, gp, r1 = lo.clip, lo.gp or 0.0, lo.r1
+        clip, gp, r1, fm = lo.clip, lo.gp or 0.0, lo.r1, lo.fm
 
         def critic(model, real):
             fake = fake_batch(model, real.shape[0], real.device).detach()
@@ -94,9 +94,16 @@ class AdversarialLoss(Loss):
             return loss, logs
 
         def generator(model, real):
-            d_fake = model.discriminate(fake_batch(model, real.shape[0], real.device)).float()
-            loss = self.generator_objective(d_fake)
-            return _with_auxiliary(model, real, loss, {"loss_G": loss})
+            fake = fake_batch(model, real.shape[0], real.device)
+            if not fm:
+                loss = self.generator_objective(model.discriminate(fake).float())
+                return _with_auxiliary(model, real, loss, {"loss_G": loss})
+            d_fake, h_fake = model.discriminate_with_features(fake)
+            loss = self.generator_objective(d_fake.float())
+            with torch.no_grad():
+                h_real = model.discriminate_with_features(real)[1]
+            match = feature_matching(h_fake, h_real)
+            return _with_auxiliary(model, real, loss + fm * match, {"loss_G": loss, "fm": match})
 
         after = (lambda model: clip_weights_(model, clip)) if clip else None
         return [Phase("D", "D", critic, repeats=self.n_critic, after_step=after),

@@ -1,4 +1,5 @@
-"""Critic regularisers shared by the adversarial losses: weight clipping, gradient penalty, R1.
+"""Regularisers shared by the adversarial losses: weight clipping, gradient penalty, R1 (critic)
+and feature matching (generator).
 
 Each works with any critic loss and any model family (it only uses `model.discriminate`
 and `model.param_groups()`), so `--gp`, `--clip` and `--r1` combine freely with `--loss`.
@@ -54,3 +55,14 @@ def r1_penalty(model: GenerativeModel, real: torch.Tensor) -> torch.Tensor:
     """
     x = real.detach().float().requires_grad_(True)
     return _input_grad_norms_sq(model, x).mean()
+
+
+def feature_matching(h_fake: torch.Tensor, h_real: torch.Tensor) -> torch.Tensor:
+    """Salimans et al. 2016: ||E f(G(z)) - E f(x)||^2 over the critic's last hidden features.
+
+    A batch statistic on the generator's side: a batch that over-draws one kind of image moves
+    the mean features, so G is pushed back toward the data's mix without giving the critic any
+    extra capacity. `h_real` carries no gradient.
+    """
+    diff = h_fake.float().mean(dim=0) - h_real.detach().float().mean(dim=0)
+    return diff.square().sum()

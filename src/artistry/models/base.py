@@ -58,11 +58,19 @@ class GenerativeModel(nn.Module):
 
     def discriminate(self, x: torch.Tensor) -> torch.Tensor:
         """Critic logits, one per packed group of `pack` images: [N, ...] -> [N / pack]."""
+        return self.D(self._critic_input(x)).reshape(-1)
+
+    def discriminate_with_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(critic logits [N / pack], the critic's last hidden features [N / pack, F]), one pass."""
+        logits, h = self.D.forward_features(self._critic_input(x))
+        return logits.reshape(-1), h
+
+    def _critic_input(self, x: torch.Tensor) -> torch.Tensor:
         if self.augment is not None:
             x = self.augment(x)
         if x.dim() == 4:
             x = x.contiguous(memory_format=self.d_memory_format)
-        return self.D(x).reshape(-1)
+        return x
 
     def auxiliary_loss(self, real: torch.Tensor):
         """Extra generator-side loss (e.g. a VAE's ELBO in VAE-GAN); None for plain GANs."""

@@ -68,11 +68,15 @@ class DCGANDiscriminator(nn.Module):
             apply_spectral_norm_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(x)[0]
+
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits [N / pack], the last conv features before any batch layer [N / pack, F])."""
         h = self.features(pack_samples(x, self.pack))
         logits = self.head(self.mbstd(h) if self.mbstd is not None else h).reshape(-1)  # [N / pack]
         if self.mbdisc is not None:
             logits = logits + self.mbdisc_head(self.mbdisc(h)).reshape(-1)
-        return logits
+        return logits, h.flatten(1)
 
 
 @MODELS.register("dcgan")

@@ -58,13 +58,17 @@ class MLPDiscriminator(nn.Module):
             apply_spectral_norm_(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_features(x)[0]
+
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits [N / pack], the last hidden layer before any batch statistic [N / pack, W])."""
         h = self.body(x.reshape(x.shape[0] // self.pack, -1))  # [N/pack, W]
         extra = []
         if self.mbstd:
             extra.append(h.float().std(dim=0, unbiased=False).mean().to(h.dtype).expand(h.shape[0], 1))
         if self.mbdisc is not None:
             extra.append(self.mbdisc(h))  # [N/pack, kernels]
-        return self.head(torch.cat([h, *extra], dim=1)).reshape(-1)
+        return self.head(torch.cat([h, *extra], dim=1)).reshape(-1), h
 
 
 @MODELS.register("mlp")

@@ -29,7 +29,7 @@ EPILOG = """examples:
   artistry bench quality --data ../shared/data/paintings_a --minutes 30,10 --out docs/benchmarks_quality.md
   artistry bench quality --minutes 10 --n 500 --compare "best,best[mbstd=false],best[ada_target=0.6]"   # ablations
 
-recipes are LOSS[+OPTION...]; options: packN, mbstd, mbdisc=K, ema, r1=GAMMA, gp=LAMBDA, clip=C, ncritic=N,
+recipes are LOSS[+OPTION...]; options: packN, mbstd, mbdisc=K, ema, r1=GAMMA, fm=W, gp=LAMBDA, clip=C, ncritic=N,
 lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, up=transpose|resize, ls=S, emakimg=K, tail=S,
 drs[=STEPS] (2-D: discriminator rejection sampling when scoring), batch=N, nz=N, gw=W, dw=W
 """
