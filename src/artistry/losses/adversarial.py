@@ -2,7 +2,8 @@
 
 A loss only says how critic outputs become the two objectives (`critic_objective`,
 `generator_objective`) and declares its paper's recipe as class attributes; the phases, the
-optional penalties (--clip, --gp, --r1), generator feature matching (--fm) and the logging are shared by all of them here.
+optional penalties (--clip, --gp, --r1), generator feature matching (--fm) and the logging are
+shared by all of them here.
 
 | loss    | paper                  | optimizer (G and D)        | n_critic | critic           | regulariser     |
 |---------|------------------------|----------------------------|----------|------------------|-----------------|
@@ -100,7 +101,7 @@ class AdversarialLoss(Loss):
                 return _with_auxiliary(model, real, loss, {"loss_G": loss})
             d_fake, h_fake = model.discriminate_with_features(fake)
             loss = self.generator_objective(d_fake.float())
-            with torch.no_grad():
+            with torch.no_grad():  # in train mode, like the critic's own pass over this real batch
                 h_real = model.discriminate_with_features(real)[1]
             match = feature_matching(h_fake, h_real)
             return _with_auxiliary(model, real, loss + fm * match, {"loss_G": loss, "fm": match})
