@@ -1,6 +1,6 @@
 """Benchmark recipes: 'LOSS[+OPTION...]' strings, their Config, and the bare training loop.
 
-Options: pack2, pack4, mbstd, mbdisc=100 (minibatch discrimination kernels), ema, r1=10, fm=1
+Options: pack2, pack4, mbstd, mbdisc=100 (minibatch discrimination kernels), ema, r1=10, fm=0.05
 (generator feature matching), gp=10,
 clip=0.01, ncritic=5, lr=1e-4 (both nets), lrg=.., lrd=.., beta1=.., beta2=..,
 dnorm=batch|layer|none, up=transpose|resize (the dcgan generator's up-sampling), ls=0.1 (label

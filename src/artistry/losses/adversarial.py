@@ -96,15 +96,18 @@ class AdversarialLoss(Loss):
 
         def generator(model, real):
             fake = fake_batch(model, real.shape[0], real.device)
-            if not fm:
-                loss = self.generator_objective(model.discriminate(fake).float())
-                return _with_auxiliary(model, real, loss, {"loss_G": loss})
-            d_fake, h_fake = model.discriminate_with_features(fake)
+            if fm:
+                d_fake, h_fake = model.discriminate_with_features(fake)
+            else:
+                d_fake = model.discriminate(fake)
             loss = self.generator_objective(d_fake.float())
-            with torch.no_grad():  # in train mode, like the critic's own pass over this real batch
-                h_real = model.discriminate_with_features(real)[1]
-            match = feature_matching(h_fake, h_real)
-            return _with_auxiliary(model, real, loss + fm * match, {"loss_G": loss, "fm": match})
+            logs = {"loss_G": loss}
+            if fm:
+                with torch.no_grad():  # in train mode, like the critic's own pass over this real batch
+                    h_real = model.discriminate_with_features(real)[1]
+                logs["fm"] = feature_matching(h_fake, h_real)
+                loss = loss + fm * logs["fm"]
+            return _with_auxiliary(model, real, loss, logs)
 
         after = (lambda model: clip_weights_(model, clip)) if clip else None
         return [Phase("D", "D", critic, repeats=self.n_critic, after_step=after),

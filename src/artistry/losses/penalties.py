@@ -1,8 +1,9 @@
 """Regularisers shared by the adversarial losses: weight clipping, gradient penalty, R1 (critic)
 and feature matching (generator).
 
-Each works with any critic loss and any model family (it only uses `model.discriminate`
-and `model.param_groups()`), so `--gp`, `--clip` and `--r1` combine freely with `--loss`.
+Each works with any critic loss and any model family (it only uses `model.discriminate`,
+`model.discriminate_with_features` and `model.param_groups()`), so `--gp`, `--clip`, `--r1`
+and `--fm` combine freely with `--loss`.
 The double-backward penalties run in fp32 even when the trainer runs bf16 autocast.
 """
 from __future__ import annotations
