@@ -9,8 +9,8 @@ Three cheap statistics, logged to metrics.jsonl at the sample-grid moments:
   * `near_dup`     - the fraction of sample pairs closer in pixels than a tenth of the real
     batch's mean pairwise distance (real art has essentially none).
 A collapsed generator drives the ratios towards 0 and `near_dup` towards 1; a healthy one
-keeps the ratios near 1. Runs in eval mode on a forked RNG and changes no state that training
-reads, so a run is bit-identical with or without it.
+keeps the ratios near 1. Runs in eval mode, draws no random numbers and changes no state that
+training reads, so a run is bit-identical with or without it.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import sys
 
 import torch
 
-from .base import Callback, crossed
-from .samples import eval_on_forked_rng
+from .base import Callback, Every, as_every
+from .samples import looking_at
 
 KEY = "collapse_alarm"
 WARMUP_STEPS = 300  # a DCGAN's samples are still one grey blur for the first ~100-300 steps
@@ -73,8 +73,8 @@ def critic_features(model, x: torch.Tensor) -> torch.Tensor | None:
 
 
 def fixed_noise_samples(state) -> torch.Tensor:
-    """G(fixed_z) from the sampling generator (EMA when kept), in eval mode, on a forked RNG."""
-    with eval_on_forked_rng(state.sampling_generator()) as G:
+    """G(fixed_z) from the sampling generator (EMA when kept), in eval mode."""
+    with looking_at(state.sampling_generator()) as G:
         return G(state.fixed_z).float()
 
 
@@ -82,18 +82,18 @@ class CollapseAlarm(Callback):
     """Logs sample diversity at every sample grid and warns when it collapses.
 
     Args:
-        every: images between checks (the sample-grid interval).
+        every: the interval between checks (the sample grids'): images, or an `Every`.
         ratio_warn: warn when a diversity ratio (samples / real) is below this.
         dup_warn: warn when more than this fraction of sample pairs are near-duplicates.
-        warmup: images before which nothing is printed (default: two intervals or WARMUP_STEPS
-            steps, whichever is more), since samples from a barely trained generator are all
-            the same grey blur.
+        warmup: images before which nothing is printed (default: WARMUP_STEPS steps, or two
+            intervals when they are counted in images, whichever is more), since samples from a
+            barely trained generator are all the same grey blur.
         stream: where warnings go (stderr).
     """
 
-    def __init__(self, every: int | None, ratio_warn: float = 0.25, dup_warn: float = 0.1,
+    def __init__(self, every: int | Every | None, ratio_warn: float = 0.25, dup_warn: float = 0.1,
                  warmup: int | None = None, stream=None):
-        self.every = every
+        self.every = as_every(every)
         self.ratio_warn, self.dup_warn = ratio_warn, dup_warn
         self.warmup = warmup
         self.stream = stream
@@ -104,12 +104,12 @@ class CollapseAlarm(Callback):
         if self.warmup is None:
             from ...config import images_per_step_factor
             per_step = trainer.cfg.train.batch * images_per_step_factor(trainer.cfg)  # n_critic batches
-            self.warmup = max(2 * (self.every or 0), WARMUP_STEPS * per_step)
+            self.warmup = max(2 * (self.every.images or 0), WARMUP_STEPS * per_step)
         if getattr(trainer.state.model, "can_sample", True):
             self.baseline(trainer.state)
 
     def on_step_end(self, trainer, logs) -> None:
-        if crossed(trainer.images_before_step, trainer.state.images_seen, self.every):
+        if self.every.due(trainer):
             self.check(trainer)
 
     def on_train_end(self, trainer) -> None:

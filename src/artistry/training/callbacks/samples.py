@@ -9,19 +9,24 @@ from pathlib import Path
 import torch
 
 from ...io.images import make_grid, save_gif, save_png, tensor_to_uint8
-from .base import Callback, crossed
+from .base import Callback, Every, as_every
 
 MAX_TIMELAPSE_FRAMES = 120
 
 
 @contextlib.contextmanager
-def eval_on_forked_rng(module: torch.nn.Module):
-    """Eval mode, no grad, and a forked, fixed-seed RNG: looking at a model never changes training."""
+def looking_at(module: torch.nn.Module):
+    """Eval mode and no grad, restored afterwards.
+
+    Looking at a model never changes training, so nothing in here may seed, fork or draw from a
+    global RNG: what a preview needs comes from the fixed batches or its own torch.Generator.
+    (A global `torch.manual_seed` here once reseeded every CUDA generator at each grid, so on a
+    GPU the training latents and augmentations replayed the same few batches.)
+    """
     was_training = module.training
     module.eval()
     try:
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
+        with torch.no_grad():
             yield module
     finally:
         module.train(was_training)
@@ -29,20 +34,22 @@ def eval_on_forked_rng(module: torch.nn.Module):
 
 def render_preview(state) -> torch.Tensor:
     """The grid images for the current state, [M, C, H, W] in [-1, 1]."""
-    with eval_on_forked_rng(state.sampling_generator()) as G:
+    with looking_at(state.sampling_generator()) as G:
         return state.model.preview(G, state.fixed_z, state.fixed_real).float()
 
 
 class SampleGrids(Callback):
-    def __init__(self, every: int | None):
-        self.every = every
+    """A grid from the fixed noise batch at the start, `every` interval and the end."""
+
+    def __init__(self, every: int | Every | None):
+        self.every = as_every(every)
 
     def on_train_start(self, trainer) -> None:
         if trainer.state.step == 0:
             self.save(trainer)
 
     def on_step_end(self, trainer, logs) -> None:
-        if crossed(trainer.images_before_step, trainer.state.images_seen, self.every):
+        if self.every.due(trainer):
             self.save(trainer)
             plot_losses(trainer.run_dir)
 
