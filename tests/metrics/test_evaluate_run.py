@@ -129,7 +129,7 @@ def test_budgeted_run_with_share_evaluations_stops_on_time_and_keeps_best(tiny_c
             clock.now += 0.05
 
     monkeypatch.setattr(features, "InceptionFeatures", SlowPooledPixels)
-    monkeypatch.setattr(evaluate, "ASSUMED_RATE", 1e6)  # affordable at half the budget
+    monkeypatch.setattr(evaluate, "ASSUMED_RATE", {"cpu": 1e6})  # affordable at half the budget
     t = tiny_config.train
     t.steps, t.max_minutes, t.eval_at, t.eval_n, t.eval_metric = None, 0.1, "0.5", 10, "kid"
     run = artistry.train(tiny_config, callbacks=[StepTakesTime()], progress=False)
@@ -164,7 +164,7 @@ def test_share_evaluation_is_skipped_when_it_would_dominate_a_short_run(tiny_con
 
 def test_resumed_run_keeps_its_evaluation_record(tiny_config, stub_inception, monkeypatch):
     import artistry.training.callbacks.evaluate as evaluate
-    monkeypatch.setattr(evaluate, "ASSUMED_RATE", 1e6)
+    monkeypatch.setattr(evaluate, "ASSUMED_RATE", {"cpu": 1e6})
     t = tiny_config.train
     t.steps, t.eval_at, t.eval_n = 4, "0.5", 10
     run = artistry.train(tiny_config, progress=False)

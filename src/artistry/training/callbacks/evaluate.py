@@ -32,7 +32,8 @@ BEST_CHECKPOINT = "best.safetensors"
 STATE_KEY = "eval_best"  # in TrainState.extra: {"metric", "value", "step", "images_seen"}
 TIMING_KEY = "eval_last"  # in TrainState.extra: {"step", "seconds"} of the last evaluation, for resume
 MAX_EVAL_SHARE = 0.15   # a budget-share evaluation may cost at most this share of the time trained
-ASSUMED_RATE = 6.0      # Inception images/s on a 2-core CPU, until an evaluation has been timed
+ASSUMED_RATE = {"cpu": 6.0, "cuda": 300.0}  # Inception images/s (2-core CPU, a GPU) until one is timed
+GPU_BATCH = 100         # Inception images per pass on a GPU
 
 
 class Evaluate(Callback):
@@ -102,7 +103,7 @@ class Evaluate(Callback):
         return self._last_seconds or 0.0
 
     def _affordable(self, trainer) -> bool:
-        cost = self._last_seconds or self.n / ASSUMED_RATE
+        cost = self._last_seconds or self.n / ASSUMED_RATE.get(trainer.device.type, ASSUMED_RATE["cpu"])
         minutes, elapsed = trainer.cfg.train.max_minutes, trainer.state.elapsed
         if cost > MAX_EVAL_SHARE * elapsed:
             why = f"about {cost:.0f} s, more than {MAX_EVAL_SHARE:.0%} of the {elapsed:.0f} s trained so far"
@@ -148,7 +149,9 @@ class Evaluate(Callback):
         from ...metrics.stats_cache import RealFeatureCache
 
         if self._real is None:
-            self._extractor = InceptionFeatures(device=device, batch_size=self.batch_size)
+            # 8 images per pass suits 2 CPU cores; a GPU wants its batches full
+            batch = self.batch_size if torch.device(device).type == "cpu" else max(self.batch_size, GPU_BATCH)
+            self._extractor = InceptionFeatures(device=device, batch_size=batch)
             self._real, _ = cached_real_features(ImageSet(np.asarray(self.real_images)), self.protocol,
                                                  self._extractor, RealFeatureCache(self.cache_dir),
                                                  self.dataset_key)
@@ -190,18 +193,15 @@ def evaluate_callback(cfg, dataset) -> Evaluate | None:
 def generate_fixed(state, n: int, seed: int, device, batch_size: int = 64) -> np.ndarray:
     """n uint8 images [n, C, H, W] from the sampling generator, latents from `seed` (same every time).
 
-    Runs in eval mode on a forked RNG, so evaluating never changes training.
+    Runs in eval mode with its own generator for the latents (drawn on the CPU, so the same
+    seed gives the same images on every device), so evaluating never changes training.
     """
-    G = state.sampling_generator()
-    was_training = G.training
-    G.eval()
-    try:
-        with torch.random.fork_rng(devices=[]):
-            z = state.model.sample_latents(n, "cpu", torch.Generator().manual_seed(seed))
-            return np.concatenate([tensor_to_uint8(G(z[i:i + batch_size].to(device)).float())
-                                   for i in range(0, n, batch_size)])
-    finally:
-        G.train(was_training)
+    from .samples import looking_at
+
+    z = state.model.sample_latents(n, "cpu", torch.Generator().manual_seed(seed))
+    with looking_at(state.sampling_generator()) as G:
+        return np.concatenate([tensor_to_uint8(G(z[i:i + batch_size].to(device)).float())
+                               for i in range(0, n, batch_size)])
 
 
 def _scalars(report: dict) -> dict:
