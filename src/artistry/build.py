@@ -48,15 +48,38 @@ def use_channels_last(device: torch.device, precision: str) -> bool:
     return device.type == "cuda" or resolve_precision(device, precision) == "bf16"
 
 
-def build_model(cfg: Config, device: torch.device) -> tuple[GenerativeModel, Loss]:
-    """The loss object and the model family it trains, on `device` (channels_last where it helps)."""
+def build_model(cfg: Config, runtime) -> tuple[GenerativeModel, Loss]:
+    """The loss object and the model family it trains, placed as `runtime` says.
+
+    Args:
+        cfg: the resolved config.
+        runtime: a `runtime.Runtime`; a plain device is resolved with the config's precision.
+    """
+    from .runtime import Runtime, resolve_runtime
+
+    if not isinstance(runtime, Runtime):
+        runtime = resolve_runtime(cfg, device=runtime)
     loss = LOSSES.get(cfg.loss.loss, flag="--loss")(cfg)
     family = MODELS.get(cfg.model.model, flag="--model")
     model = family.from_config(cfg, loss.critic_spec() if loss.needs_critic else None)
-    model = model.to(device=device)
-    if use_channels_last(device, cfg.train.precision):  # no-op for dense layers
+    model = model.to(device=runtime.device)
+    if runtime.channels_last:  # no-op for dense layers
         model = model.to(memory_format=torch.channels_last)
         model.d_memory_format = torch.channels_last
     elif model.G is not None:
         model.G.to(memory_format=torch.channels_last)
     return model, loss
+
+
+COMPILE_BACKEND = "inductor"  # tests swap in "eager" to check the wiring without a C++ build
+
+
+def compile_networks(model: GenerativeModel) -> None:
+    """torch.compile G and D in place (`Module.compile` keeps state_dict keys unchanged, so
+    checkpoints of compiled and eager runs are interchangeable).
+
+    Call it after the EMA copy is made: a deep copy of a compiled module still calls the original.
+    """
+    for net in (model.G, model.D):
+        if net is not None:
+            net.compile(backend=COMPILE_BACKEND)

@@ -17,8 +17,8 @@ from .callbacks.base import Callback
 from .checkpointing import save_state
 from .schedules import lr_scale, set_learning_rates
 from .state import TrainState, ema_beta
-from ..build import resolve_precision
-from .step import autocast_for, train_step
+from ..runtime import Runtime
+from .step import train_step
 
 
 class Trainer:
@@ -31,15 +31,18 @@ class Trainer:
         loss: the loss object whose phases each step runs.
         loader: deterministic batch iterator over the prepared dataset.
         callbacks: periodic work, called in order.
-        device: where the model lives.
+        runtime: device, precision and autocast (a bare device means fp32 there).
     """
 
     def __init__(self, cfg: Config, run_dir: Path, state: TrainState, loss: Loss, loader: BatchLoader,
-                 callbacks: list[Callback], device: torch.device):
+                 callbacks: list[Callback], runtime: Runtime | torch.device):
         self.cfg, self.run_dir, self.state, self.loss = cfg, Path(run_dir), state, loss
-        self.loader, self.callbacks, self.device = loader, callbacks, device
+        self.runtime = runtime if isinstance(runtime, Runtime) else Runtime(torch.device(runtime))
+        self.device = self.runtime.device
+        self.loader, self.callbacks = loader, callbacks
         self.dataset_size = len(loader)
         self.images_before_step = state.images_seen
+        self.elapsed_before_step = state.elapsed
         self.stop_reason: str | None = None
         self._session_start = 0.0
         self._elapsed_at_start = state.elapsed
@@ -113,8 +116,7 @@ class Trainer:
         """Train; returns why training ended ("steps", "epochs", "time", "interrupted", ...)."""
         phases = self.loss.phases()
         beta = (lambda seen: ema_beta(self.cfg, seen)) if self.state.ema is not None else None
-        precision = resolve_precision(self.device, self.cfg.train.precision)
-        autocast = lambda: autocast_for(self.device, precision)  # noqa: E731
+        autocast = self.runtime.autocast
         next_batch = lambda: next(self.loader).to(self.device, non_blocking=True)  # noqa: E731
         self.state.model.train()
         o, lr_tail = self.cfg.optim, self.cfg.train.lr_tail
@@ -122,6 +124,7 @@ class Trainer:
         old_handlers = self._install_signal_handlers()
         try:
             self._session_start = time.monotonic()
+            self.elapsed_before_step = self.state.elapsed
             for cb in self.callbacks:
                 cb.on_train_start(self)
             while self.stop_reason is None:
@@ -140,6 +143,8 @@ class Trainer:
                 # 3. periodic work: progress, samples, checkpoints, metrics
                 for cb in self.callbacks:
                     cb.on_step_end(self, logs)
+                # the next step's time interval starts where this one's ended (callbacks included)
+                self.elapsed_before_step = self.state.elapsed
             for cb in self.callbacks:
                 cb.on_train_end(self)
         finally:
