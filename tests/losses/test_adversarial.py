@@ -95,7 +95,7 @@ def test_loss_trains_on_family(loss, family):
     state, before, logs, drawn = run_steps(cfg)
     for lg in logs:
         assert {"loss_D", "loss_G"} <= set(lg)
-        assert all(torch.isfinite(torch.tensor(v)) for v in lg.values()), lg
+        assert all(torch.isfinite(torch.as_tensor(v)) for v in lg.values()), lg
     assert changed(before, state.model, "G.") and changed(before, state.model, "D.")
     assert drawn == 2 * cfg.loss.n_critic * cfg.train.batch  # one real batch per critic step
     if loss == "wgan-gp":
@@ -188,7 +188,7 @@ def test_pack_mbstd_mbdisc_and_ema_work_with_every_loss(loss):
     D = state.model.D
     assert D.features[0].in_channels == 6 and D.mbstd is not None and D.mbdisc.kernels == 4
     assert all(not torch.equal(before[f"D.mbdisc.T.{k}"], p) for k, p in D.mbdisc.T.named_parameters())
-    assert all(torch.isfinite(torch.tensor(v)) for v in logs[-1].values())
+    assert all(torch.isfinite(torch.as_tensor(v)) for v in logs[-1].values())
     ema, g = dict(state.ema.named_parameters()), dict(state.model.G.named_parameters())
     assert any(not torch.equal(ema[k], before[f"G.{k}"]) for k in ema)      # the average moved ...
     assert any(not torch.equal(ema[k], g[k]) for k in ema)                   # ... but lags G

@@ -97,11 +97,15 @@ class ConvVAE(GenerativeModel):
         mu, _ = self.encode(x)
         return (self.G if G is None else G)(mu)
 
-    def kl_weight(self) -> float:
-        """beta, ramped linearly from 0 over the first `kl_warmup` images."""
+    def kl_weight(self) -> float | torch.Tensor:
+        """beta, ramped linearly from 0 over the first `kl_warmup` images.
+
+        During the warm-up a 0-d tensor on the model's device: reading the image counter on the
+        host would make every step wait for the GPU.
+        """
         if self.kl_warmup <= 0:
             return self.beta
-        return self.beta * min(1.0, int(self.elbo_images) / self.kl_warmup)
+        return (self.beta * (self.elbo_images.double() / self.kl_warmup).clamp(max=1.0)).float()
 
     # --- hooks used by the losses and the trainer ----------------------------------------------
     def auxiliary_loss(self, real: torch.Tensor):

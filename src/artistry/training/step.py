@@ -1,4 +1,9 @@
-"""One training step: run the loss's phases in order. Knows nothing about which loss it runs."""
+"""One training step: run the loss's phases in order. Knows nothing about which loss it runs.
+
+The step never waits on the device: logs come back as detached device tensors, and whoever
+writes them (the metrics log, the progress line) turns them into numbers every so often. One
+`float()` per step was one host sync per step, which left a GPU idle between steps.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -8,13 +13,6 @@ import torch
 
 from ..losses.base import Phase
 from .state import TrainState, update_ema
-
-
-def autocast_for(device: torch.device, precision: str):
-    """bf16 autocast or nothing; `precision` is already resolved (bf16|fp32)."""
-    if precision == "bf16":
-        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _only_train(state: TrainState, optimizer: str) -> None:
@@ -27,10 +25,12 @@ def _only_train(state: TrainState, optimizer: str) -> None:
 
 def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], torch.Tensor],
                autocast: Callable[[], contextlib.AbstractContextManager],
-               ema_beta: Callable[[int], float] | None) -> tuple[dict[str, float], int]:
+               ema_beta: Callable[[int], float] | None) -> tuple[dict[str, torch.Tensor], int]:
     """Run every phase once (critic phases `repeats` times). Returns (logs, real images drawn).
 
-    `ema_beta(images_seen)` gives the EMA decay for this step (None: no EMA).
+    `autocast()` is the runtime's autocast context; `ema_beta(images_seen)` gives the EMA decay
+    for this step (None: no EMA). The logs are detached 0-d tensors on the model's device (or
+    plain floats for values the loss knows on the host).
     """
     model = state.model
     logs: dict[str, torch.Tensor] = {}
@@ -59,4 +59,4 @@ def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], 
     state.images_seen += drawn
     if state.ema is not None and ema_beta is not None:
         update_ema(state.ema, model.G, ema_beta(state.images_seen))
-    return {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in logs.items()}, drawn
+    return {k: v.detach() if torch.is_tensor(v) else float(v) for k, v in logs.items()}, drawn
