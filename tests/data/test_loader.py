@@ -145,3 +145,28 @@ def test_rejects_arrays_that_are_not_uint8_nchw():
         BatchLoader(np.zeros((4, 3, 8, 8), dtype=np.float32), 2)
     with pytest.raises(ValueError):
         BatchLoader(np.zeros((4, 8, 8), dtype=np.uint8), 2)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("mirror", [False, True])
+def test_a_dataset_held_on_the_device_gives_the_same_batches_as_the_host_path(mirror, channels_last):
+    """The GPU path (one gather on the device) must match the CPU path pixel for pixel, across
+    epochs and after a resume; forced onto the CPU here so CI, which has no GPU, checks it."""
+    images = np.random.default_rng(1).integers(0, 256, (11, 3, 5, 7), dtype=np.uint8)
+    host = BatchLoader(images, 4, seed=2, mirror=mirror, channels_last=channels_last, resident=False)
+    held = BatchLoader(images, 4, seed=2, mirror=mirror, channels_last=channels_last, resident=True)
+    assert held.resident and not host.resident
+    expected = take(host, 10)  # 2 batches per epoch: 5 epochs
+    for want, got in zip(expected[:4], take(held, 4)):
+        assert torch.equal(want, got)
+        assert got.is_contiguous(memory_format=torch.channels_last) == channels_last
+    resumed = BatchLoader(images, 4, seed=2, mirror=mirror, channels_last=channels_last, resident=True)
+    resumed.load_state_dict(held.state_dict())
+    for want, got in zip(expected[4:], take(resumed, 6)):
+        assert torch.equal(want, got)
+
+
+def test_a_dataset_stays_on_the_host_unless_a_gpu_has_room():
+    images = numbered_images(8)
+    assert not BatchLoader(images, 4).resident
+    assert not BatchLoader(images, 4, device="meta").resident
