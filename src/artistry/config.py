@@ -75,14 +75,15 @@ class TrainConfig:
     seed: int = 0
     precision: str = "auto"         # auto: bf16 where the hardware has fast bf16, else fp32
     device: str = "auto"
+    compile: bool = False          # torch.compile G and D (opt-in: minutes of compiling first)
     ema: bool = False
     ema_kimg: float = 10.0         # EMA half-life in thousands of images (StyleGAN)
     augment: str = ""              # DiffAugment policy, e.g. "color,translation,cutout"
     ada_target: float = 0.0        # >0: adapt the augment probability so E[sign D(real)] stays here (ADA)
     ada_kimg: float = 10.0         # thousands of images for the probability to move 0 -> 1
     lr_tail: float = 0.0           # final share of the budget over which learning rates decay to 0
-    sample_every: int | None = None      # images between sample grids
-    checkpoint_every: int | None = None  # images between checkpoints
+    sample_every: int | None = None      # images between sample grids (None: 40 per budget, by time under max_minutes)
+    checkpoint_every: int | None = None  # images between checkpoints (None: 5 per budget, likewise)
     keep: int = 3
     n_samples: int = 64            # size of the fixed noise batch shown in grids
     eval_every: int | None = None
@@ -269,10 +270,12 @@ def resolve(cfg: Config) -> Config:
     if t.steps is None and t.epochs is None and t.max_minutes is None:
         t.max_minutes = DEFAULT_MINUTES
     total = total_images(cfg)
-    if t.sample_every is None:
-        t.sample_every = max(t.batch, total // 40) if total else 1000
-    if t.checkpoint_every is None:
-        t.checkpoint_every = max(t.batch, total // 5) if total else 5000
+    # Counted budgets get image intervals here; epochs and time budgets are spaced when the
+    # dataset size is known (training/callbacks/base.budget_every): by time under --max-minutes.
+    if t.sample_every is None and total:
+        t.sample_every = max(t.batch, total // 40)
+    if t.checkpoint_every is None and total:
+        t.checkpoint_every = max(t.batch, total // 5)
     validate(cfg)
     return cfg
 

@@ -1,20 +1,20 @@
-"""Checkpoint every N images and when training ends (budget, Ctrl-C or SIGTERM)."""
+"""Checkpoint at the budget's interval and when training ends (budget, Ctrl-C or SIGTERM)."""
 from __future__ import annotations
 
 from ...io import checkpoint as ckpt
-from .base import Callback, crossed
+from .base import Callback, Every, as_every
 
 
 class Checkpointer(Callback):
-    def __init__(self, every: int | None, keep: int):
-        self.every, self.keep = every, keep
+    def __init__(self, every: int | Every | None, keep: int):
+        self.every, self.keep = as_every(every), keep
         self._last_saved_step = -1
 
     def on_train_start(self, trainer) -> None:
         self._last_saved_step = trainer.state.step if trainer.state.step > 0 else -1
 
     def on_step_end(self, trainer, logs) -> None:
-        if crossed(trainer.images_before_step, trainer.state.images_seen, self.every):
+        if self.every.due(trainer):
             self.save(trainer)
 
     def on_train_end(self, trainer) -> None:
