@@ -8,7 +8,7 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from .build import build_model, pick_device, use_channels_last
+from .build import build_model, compile_networks
 from .config import Config, resolve
 from .errors import CheckpointError, ConfigError
 from .io.images import tensor_to_uint8
@@ -20,6 +20,7 @@ from .training.state import TrainState, build_optimizers, make_ema
 from .training.trainer import Trainer
 
 RESUMABLE_OVERRIDES = ("steps", "epochs", "max_minutes")
+MACHINE_OVERRIDES = ("device", "precision", "compile")  # where a resumed run computes, not what it is
 
 
 def _prepare(cfg: Config):
@@ -51,7 +52,8 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
     Args:
         config: a Config (or its dict); ignored when resuming.
         resume: a run directory to continue from its newest readable checkpoint.
-        overrides: on resume, new budget values (steps, epochs, max_minutes).
+        overrides: on resume, new budget values (steps, epochs, max_minutes) and where to compute
+            (device, precision, compile).
         callbacks: extra callbacks, run after the built-in ones.
         progress: show the progress line on stderr.
     """
@@ -63,18 +65,22 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
             for k in RESUMABLE_OVERRIDES:
                 cfg.set(k, None)
         for k, v in overrides.items():
-            if k not in RESUMABLE_OVERRIDES:
+            if k not in RESUMABLE_OVERRIDES + MACHINE_OVERRIDES:
                 raise ConfigError(f"--{k.replace('_', '-')} cannot be changed when resuming "
-                                  f"(only --steps, --epochs, --max-minutes)")
+                                  f"(only --steps, --epochs, --max-minutes, --device, --precision, --compile)")
             cfg.set(k, v)
+        _device_available_or_auto(cfg, explicit="device" in overrides)
         cfg = resolve(cfg)
     else:
         if config is None:
             raise ConfigError("train() needs a config or resume=")
         cfg = resolve(Config.from_dict(config) if isinstance(config, dict) else config)
 
+    from .runtime import resolve_runtime, set_fast_math
+
+    runtime = resolve_runtime(cfg)
+    set_fast_math(runtime)
     torch.manual_seed(cfg.train.seed)
-    device = pick_device(cfg.train.device)
     dataset = _prepare(cfg)
 
     if resume is None:
@@ -84,7 +90,8 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
 
     from .data.loader import BatchLoader
 
-    model, loss = build_model(cfg, device)
+    model, loss = build_model(cfg, runtime)
+    device = runtime.device
     t = cfg.train
     if t.augment:
         from .data.augment import DiffAugment
@@ -96,25 +103,49 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         fixed_z=model.sample_latents(t.n_samples, "cpu", torch.Generator().manual_seed(t.seed + 1)).to(device),
         fixed_real=_fixed_real(dataset.images, t.n_samples, t.seed + 2).to(device),
     )
+    if runtime.compile:  # after the EMA copy: a copy of a compiled module calls the original
+        compile_networks(model)
     loader = BatchLoader(dataset.images, t.batch, seed=t.seed, mirror=cfg.data.mirror,
-                         channels_last=use_channels_last(device, t.precision))
+                         device=device, channels_last=runtime.channels_last)
     if resume is not None:
         meta = _restore_newest(run_dir, state)
         loader.load_state_dict(meta["loader"])
 
+    from .training.callbacks.base import budget_every
+
+    grids = budget_every(cfg, t.sample_every, GRID_SHARE, len(dataset.images))
     from .training.callbacks.adaptive_augment import AdaptiveAugment
     from .training.callbacks.evaluate import evaluate_callback
     cbs: list[Callback | None] = [
         AdaptiveAugment(model.augment, t.ada_target, t.ada_kimg) if t.ada_target else None,  # extends the logs
         ProgressBar() if progress else None,
-        MetricsLog(), SampleGrids(t.sample_every), CollapseAlarm(t.sample_every),
+        MetricsLog(), SampleGrids(grids), CollapseAlarm(grids),
         evaluate_callback(cfg, dataset),  # before the checkpointer: the final state is evaluated, then saved
-        Checkpointer(t.checkpoint_every, t.keep)]
+        Checkpointer(budget_every(cfg, t.checkpoint_every, CHECKPOINT_SHARE, len(dataset.images)), t.keep)]
     cbs = [c for c in cbs if c is not None]
     cbs += list(callbacks)
-    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, device)
+    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, runtime)
     trainer.fit()
     return run_dir
+
+
+GRID_SHARE = 1 / 40        # about 40 sample grids (and collapse checks) per run, whatever the budget
+CHECKPOINT_SHARE = 1 / 5   # and 5 checkpoints, besides the one at the end
+
+
+def _device_available_or_auto(cfg: Config, explicit: bool) -> None:
+    """A resumed run whose recorded device this machine lacks (a GPU run on a laptop) continues on
+    whatever this machine has, with a note; a device asked for on the command line must exist."""
+    from .build import pick_device
+
+    try:
+        pick_device(cfg.train.device)
+    except ConfigError:
+        if explicit:
+            raise
+        print(f"note: this run trained on '{cfg.train.device}', which this machine does not have; "
+              "continuing with --device auto", file=sys.stderr)
+        cfg.train.device = "auto"
 
 
 def _restore_newest(run_dir: Path, state: TrainState) -> dict:
@@ -138,12 +169,15 @@ class LoadedRun:
     def __init__(self, run_dir: str | Path, checkpoint: str | int = "auto", device: str = "cpu"):
         self.run_dir = Path(run_dir)
         self.config = read_config(self.run_dir)
-        self.device = pick_device(device)
+        from .runtime import resolve_runtime
+
+        self.runtime = resolve_runtime(self.config, device=device)
+        self.device = self.runtime.device
         self.checkpoint_path = find_checkpoint(self.run_dir, checkpoint)
         from .io import checkpoint as ckpt
 
         tensors, meta = ckpt.load(self.checkpoint_path)
-        self.model, _ = build_model(self.config, self.device)
+        self.model, _ = build_model(self.config, self.runtime)
         self.ema = make_ema(self.model) if meta.get("has_ema") else None
         load_weights(self.model, self.ema, tensors, self.checkpoint_path)
         self.model.eval()

@@ -45,7 +45,9 @@ HELP = {
     "max_minutes": "stop after this much training time (default 30 when no budget is given)",
     "seed": "random seed (weights, data order, fixed sample noise)",
     "precision": "auto (bf16 where the CPU/GPU has native bf16, else fp32), bf16 or fp32",
-    "device": "auto, cpu, cuda or cuda:N",
+    "device": "auto, cpu, cuda or cuda:N (may be changed on --resume)",
+    "compile": "torch.compile the generator and critic: faster steps on a GPU after a minute or two of "
+               "compiling (see docs/gpu.md for when it pays)",
     "ema": "keep an exponential moving average of G for samples and generation",
     "ema_kimg": "EMA half-life in thousands of images",
     "augment": "DiffAugment policy for D, e.g. color,translation,cutout",
@@ -56,8 +58,10 @@ HELP = {
                "would cost over 15%% of the training so far is skipped)",
     "eval_metric": "fid or kid: which metric picks the best checkpoint",
     "recipe": "classic (DCGAN paper), fast, best: model, loss and options chosen together [best]",
-    "sample_every": "images between sample grids (default: 40 grids per run)",
-    "checkpoint_every": "images between checkpoints (default: 5 per run)",
+    "sample_every": "images between sample grids (default: 40 grids per run, spaced by training time "
+                    "under --max-minutes)",
+    "checkpoint_every": "images between checkpoints (default: 5 per run, spaced by training time under "
+                        "--max-minutes)",
     "keep": "how many step checkpoints to keep",
     "n_samples": "images in each sample grid (one fixed noise batch)",
     "eval_every": "images between FID/KID evaluations during training (off by default)",

@@ -68,8 +68,11 @@ def restore_state(path: Path, state: TrainState) -> dict[str, Any]:
         if packed is None:
             raise CheckpointError(f"{path} has no optimizer state for '{name}'")
         opt.load_state_dict(ckpt.unpack_state_dict(packed, tensors))
-    state.fixed_z = tensors["fixed.z"]
-    state.fixed_real = tensors["fixed.real"]
+    # Everything a checkpoint holds comes back on the CPU: put it where the model is (a GPU run
+    # resumed on a GPU crashed here once; a GPU run resumed on a CPU must not stay on the GPU).
+    device = next(state.model.parameters()).device
+    state.fixed_z = tensors["fixed.z"].to(device)
+    state.fixed_real = tensors["fixed.real"].to(device)
     state.step = int(meta["step"])
     state.images_seen = int(meta["images_seen"])
     state.elapsed = float(meta["elapsed"])
