@@ -31,9 +31,9 @@ def _discriminator(ndf: int = 64, nc: int = 3) -> nn.Sequential:
 class ReferenceDCGAN:
     """The tutorial's training step, one call per batch."""
 
-    def __init__(self, nz: int = 100):
-        self.nz = nz
-        self.netG, self.netD = _generator(nz), _discriminator()
+    def __init__(self, nz: int = 100, device: str | torch.device = "cpu"):
+        self.nz, self.device = nz, torch.device(device)
+        self.netG, self.netD = _generator(nz).to(self.device), _discriminator().to(self.device)
         self.criterion = nn.BCELoss()
         self.optD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.optG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -42,10 +42,10 @@ class ReferenceDCGAN:
         b = real.shape[0]
         # (1) update D: maximise log D(x) + log(1 - D(G(z)))
         self.netD.zero_grad()
-        label = torch.full((b,), 1.0)
+        label = torch.full((b,), 1.0, device=self.device)
         err_real = self.criterion(self.netD(real).view(-1), label)
         err_real.backward()
-        fake = self.netG(torch.randn(b, self.nz, 1, 1))
+        fake = self.netG(torch.randn(b, self.nz, 1, 1, device=self.device))
         label.fill_(0.0)
         err_fake = self.criterion(self.netD(fake.detach()).view(-1), label)
         err_fake.backward()

@@ -21,6 +21,8 @@ DESCRIPTION = ("Run a benchmark harness.\n\n"
 EPILOG = """examples:
   artistry bench speed                                    # DCGAN-64, batch 64, --precision auto
   artistry bench speed --precision fp32 --rounds 3 --steps 3
+  artistry bench speed --device cuda --steps 50 --recipe best             # on a GPU, the best recipe's step
+  artistry bench speed --device cuda --steps 50 --batch 256 --compile
   artistry bench modes --suite 2d --trials 3 --steps 1000                  # quick look, ~minutes
   artistry bench modes --suite 2d --losses bce,hinge --options none,pack2,mbstd
   artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out docs/benchmarks_modes_raw.md
@@ -42,6 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="precision of our loop; the reference is always fp32 [auto]")
     s.add_argument("--rounds", type=int, default=5, help="alternating timed rounds [5]")
     s.add_argument("--batch", type=int, default=64, help="images per step [64]")
+    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto; both loops run there [cpu]")
+    s.add_argument("--recipe", choices=["classic", "fast", "best"], default=None,
+                   help="time a recipe's networks and options instead of the tutorial's own architecture")
+    s.add_argument("--compile", action="store_true", help="torch.compile our networks (the reference stays eager)")
     m = p.add_argument_group("modes")
     m.add_argument("--suite", choices=["2d", "stacked", "all"], default="2d",
                    help="2d: ring + grid mixtures; stacked: Stacked MNIST; all: both [2d]")
@@ -131,7 +137,11 @@ def _run_speed(args: argparse.Namespace) -> int:
     for flag, v in (("--rounds", args.rounds), ("--batch", args.batch), ("--steps", args.steps or 1)):
         if v < 1:
             raise ConfigError(f"{flag}: must be at least 1, got {v}")
-    run_speed(args.precision, args.batch, args.steps or 5, args.rounds)
+    if args.device != "cpu":
+        from ...build import pick_device
+        pick_device(args.device)  # a clear error naming --device when there is no GPU
+    run_speed(args.precision, args.batch, args.steps or 5, args.rounds, device=args.device,
+              recipe=args.recipe, compile=args.compile, warmup=10 if args.device != "cpu" else 2)
     return 0
 
 
