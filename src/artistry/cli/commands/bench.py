@@ -23,10 +23,10 @@ EPILOG = """examples:
   artistry bench speed --precision fp32 --rounds 3 --steps 3
   artistry bench modes --suite 2d --trials 3 --steps 1000                  # quick look, ~minutes
   artistry bench modes --suite 2d --losses bce,hinge --options none,pack2,mbstd
-  artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out docs/benchmarks_modes_raw.md
+  artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out benchmarks/results/benchmarks_modes_raw.md
   artistry bench modes --suite 2d --recipes bce+pack2+ema+drs --steps 10000 --workers 2   # the goal recipe, ~18 min
   artistry bench modes --suite stacked --recipes bce,hinge+ema --stacked-steps 2000
-  artistry bench quality --data ../shared/data/paintings_a --minutes 30,10 --out docs/benchmarks_quality.md
+  artistry bench quality --data ../shared/data/paintings_a --minutes 30,10 --out benchmarks/results/benchmarks_quality.md
   artistry bench quality --minutes 10 --n 500 --compare "best,best[mbstd=false],best[ada_target=0.6]"   # ablations
 
 recipes are LOSS[+OPTION...]; options: packN, mbstd, mbdisc=K, ema, r1=GAMMA, fm=W, gp=LAMBDA, clip=C, ncritic=N,
@@ -80,7 +80,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     q.add_argument("--n", type=int, default=2000, help="generated images per evaluation [2000]")
     q.add_argument("--size", type=int, default=64, help="training resolution [64]")
     q.add_argument("--runs-dir", default="runs/bench-quality", help="where the runs go [runs/bench-quality]")
-    q.add_argument("--grids", metavar="DIR", default="docs", help="where the side-by-side grids go [docs]")
+    q.add_argument("--grids", metavar="DIR", default="benchmarks/results",
+                   help="where the side-by-side grids go [benchmarks/results]")
 
 
 _DEFAULTS: dict = {}
