@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per case")
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, data {args.data.resolve()}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+          f"data {args.data.resolve()}")
     with tempfile.TemporaryDirectory() as temp:
         cache_dir = args.cache_dir or Path(temp)
         for size, batch, mirror, channels_last in CASES:

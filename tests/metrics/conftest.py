@@ -1,8 +1,8 @@
 """Real-image fixtures for the metric tests, built once per session because Inception is slow on CPU.
 
 Two disjoint folders of 30 paintings from ../shared/data/paintings_a (the development dataset beside
-the checkout, not in the repository; ARCHITECTURE.md, 'Development datasets', says how to get it) are copied to a temp dir;
-their features come from one `artistry fid A B --save-stats` run and are reused by every test.
+the checkout, not in the repository; ARCHITECTURE.md, 'Development datasets', says how to get it)
+are copied to a temp dir; their features come from one `artistry fid A B --save-stats` run and are reused by every test.
 """
 from __future__ import annotations
 
