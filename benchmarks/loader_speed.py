@@ -44,7 +44,7 @@ def images_per_second(loader: BatchLoader, seconds: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, 
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="image folder (default ../shared/data/paintings_a)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per case")
