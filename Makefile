@@ -1,4 +1,5 @@
-# artistry: `make demo` trains on the bundled paintings and generates images; `make test` runs the tests.
+# artistry: `make demo` trains on the bundled paintings and generates images; `make test` runs the lint
+# check and the tests; `make lint` only the lint check (ruff, configured in pyproject.toml).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -9,7 +10,7 @@ ARTISTRY := $(VENV)/bin/artistry
 TORCH ?= torch==2.13.0
 DEMO_MINUTES ?= 6
 
-.PHONY: setup demo test bench-speed clean-demo
+.PHONY: setup demo test lint bench-speed clean-demo
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +29,15 @@ demo: setup
 	echo "  training progress: $$run/samples/, $$run/timelapse.gif, $$run/losses.png" && \
 	echo "  more images:       $(ARTISTRY) generate $$run --n 64 --seed 100 --out my-images"
 
-test: setup
+LINTED := src tests benchmarks scripts
+
+# The lint check runs first: it takes a second, the tests take minutes.
+test: lint
 	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 
 bench-speed: setup
 	$(ARTISTRY) bench speed

@@ -6,6 +6,8 @@
 The "generated" side is image-like: real paintings with random flips, shifts and pixel noise
 (never exact copies), so every metric does its real amount of work. The real side's features are
 cached under --cache-dir; the first run fills the cache (not timed as part of the report).
+The default real folder is the development dataset paintings_a beside the checkout (not in the
+repository; ARCHITECTURE.md, 'Development datasets', says how to get it).
 
 --explore times the extractor settings on the same images, interleaved over several rounds so
 that load from other processes hits every setting alike, and checks that each setting's features

@@ -4,6 +4,9 @@ The loader must deliver at least 10x the training rate; a DCGAN-64 at batch 64 t
 100-300 img/s on a 2-core CPU, so thousands of img/s are the goal.
 
     PYTHONPATH=src python benchmarks/loader_speed.py [--data ../shared/data/paintings_a] [--seconds 3]
+
+The default folder is the development dataset paintings_a beside the checkout (not in the
+repository; ARCHITECTURE.md, 'Development datasets', says how to get it); any image folder works.
 """
 
 from __future__ import annotations
@@ -41,12 +44,14 @@ def images_per_second(loader: BatchLoader, seconds: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="image folder (default ../shared/data/paintings_a)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="image folder (default ../shared/data/paintings_a)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per case")
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, data {args.data.resolve()}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+          f"data {args.data.resolve()}")
     with tempfile.TemporaryDirectory() as temp:
         cache_dir = args.cache_dir or Path(temp)
         for size, batch, mirror, channels_last in CASES:

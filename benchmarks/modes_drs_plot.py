@@ -1,6 +1,8 @@
 """Scatter plots of one `bce+pack2+ema+drs` trial per mixture: G alone vs the kept samples.
 
-    python benchmarks/modes_drs_plot.py --steps 10000 --out docs/modes_drs.png
+    python benchmarks/modes_drs_plot.py --steps 10000   # writes benchmarks/results/modes_drs.png
+
+docs/modes_drs.png was made with `--out docs/modes_drs.png`.
 
 Same training and scoring as `artistry bench modes --suite 2d` (seed 0); red crosses are the
 mixture's means, grey circles the 3-sigma high-quality radius.
@@ -25,7 +27,7 @@ def main() -> None:
     p.add_argument("--recipe", default="bce+pack2+ema+drs")
     p.add_argument("--steps", type=int, default=10000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="docs/modes_drs.png")
+    p.add_argument("--out", default="benchmarks/results/modes_drs.png")
     a = p.parse_args()
     torch.set_num_threads(1)
     fig, axes = plt.subplots(2, 2, figsize=(9, 9))

@@ -1,4 +1,4 @@
-"""Quality harness for the VAE, DAE and post-processing (numbers in docs/benchmarks_vae_dae.md).
+"""Quality harness for the VAE, DAE and post-processing (numbers in docs/benchmarks.md, "VAE, DAE and post-processing").
 
     python benchmarks/vae_dae.py split SRC OUT            # OUT/train (90 %) + OUT/heldout (10 %)
     python benchmarks/vae_dae.py vae RUN HELDOUT [--grid docs/x.png --zoom 2]

@@ -5,6 +5,9 @@ Reads the 348 files listed in <shared>/paintings_a/public_domain_demo.txt, re-en
 writes data/demo/CREDITS.md with the source, licence notes, counts per style and every work.
 
     python scripts/make_demo_data.py [--shared ../shared/data] [--out data/demo]
+
+<shared> is the folder of development datasets beside the checkout (not in the repository;
+ARCHITECTURE.md, 'Development datasets', says how to get it).
 """
 
 from __future__ import annotations

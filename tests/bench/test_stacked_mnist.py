@@ -64,7 +64,9 @@ def test_stacked_pieces(fake_mnist):
 def test_stacked_drs_keeps_generated_images_and_widths_follow_the_recipe(fake_mnist):
     mnist = stacked_mnist.load_mnist(fake_mnist)
     state = stacked_mnist.train_stacked("bce+gw=6+dw=5", mnist, steps=1, batch=4, log=lambda s: None)
-    convs = lambda net: [m.out_channels for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]  # noqa: E731
+    def convs(net):
+        return [m.out_channels for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+
     assert convs(state.model.G)[0] == 6 * 4 and convs(state.model.D)[0] == 5   # ngf 6, ndf 5 at 32 px
     assert stacked_mnist.stacked_sizes(mode_recipes.parse_recipe("bce+gw=6+dw=5"), batch=4) == {"batch": 4, "ngf": 6, "ndf": 5}
     G = state.sampling_generator()

@@ -1,7 +1,8 @@
 """Real-image fixtures for the metric tests, built once per session because Inception is slow on CPU.
 
-Two disjoint folders of 30 paintings from ../shared/data/paintings_a are copied to a temp dir;
-their features come from one `artistry fid A B --save-stats` run and are reused by every test.
+Two disjoint folders of 30 paintings from ../shared/data/paintings_a (the development dataset beside
+the checkout, not in the repository; ARCHITECTURE.md, 'Development datasets', says how to get it)
+are copied to a temp dir; their features come from one `artistry fid A B --save-stats` run and are reused by every test.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def parse_command_args(command, argv: list[str]):
 def painting_folders(tmp_path_factory) -> tuple[Path, Path]:
     """Folders A and B, 30 PNGs each, taken alternately from an evenly spaced pick of paintings."""
     if not PAINTINGS.is_dir():
-        pytest.skip(f"real test images not found at {PAINTINGS.resolve()} (the shared data folder beside the repo)")
+        pytest.skip(f"real test images not found at {PAINTINGS.resolve()} (the development dataset paintings_a "
+                    "beside the checkout; ARCHITECTURE.md, 'Development datasets', says how to get it)")
     files = sorted(PAINTINGS.rglob("*.png"))
     picked = files[:: len(files) // (2 * N_PER_FOLDER)][: 2 * N_PER_FOLDER]
     root = tmp_path_factory.mktemp("paintings")

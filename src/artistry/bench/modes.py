@@ -70,11 +70,11 @@ def format_tables(results: dict) -> str:
     for spec in rows:
         r = results[spec]
 
-        def kl(d):
+        def kl(d, r=r):  # bound now: the loop moves on
             s = r.get(d)
             return f"{s['kl'][0]:.3f} ± {s['kl'][1]:.3f}" if s else "-"
 
-        def secs(d):
+        def secs(d, r=r):
             s = r.get(d)
             return f"{s['seconds']:.0f}" if s else "-"
         st = r.get("stacked")

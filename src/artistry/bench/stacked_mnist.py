@@ -42,7 +42,8 @@ def find_mnist(path: str | None = None) -> Path:
         if c and Path(c).is_file():
             return Path(c)
     raise ConfigError(f"--mnist: no mnist.npz found (looked at {', '.join(c for c in cands if c)}); "
-                      "give the file with --mnist (keys train_images, train_labels, test_images, test_labels)")
+                      "give the file with --mnist (keys train_images, train_labels, test_images, test_labels; "
+                      "ARCHITECTURE.md, 'Development datasets', says how to get it)")
 
 
 def load_mnist(path: Path) -> dict[str, np.ndarray]:

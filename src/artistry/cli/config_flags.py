@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 
 from ..config import Config, field_type
+from ..recipes import DEFAULT_RECIPE, recipe_settings
 
 HELP = {
     "size": "training resolution in pixels (32, 64, 128, 256)",
@@ -74,8 +75,13 @@ ALIASES = {"nz": ["--latent"]}
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per config field; defaults are suppressed so only given flags are set."""
+    """One flag per config field; defaults are suppressed so only given flags are set.
+
+    The help shows each field's default in brackets; for a field the default recipe sets, the
+    recipe's value, marked `[best: VALUE]`, since that is what a run without the flag gets.
+    """
     cfg = Config()
+    recipe = recipe_settings(DEFAULT_RECIPE)
     for section in ("data", "model", "loss", "optim", "train"):
         group = parser.add_argument_group(section)
         for f in dataclasses.fields(getattr(cfg, section)):
@@ -85,7 +91,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             names = [flag] + ALIASES.get(f.name, [])
             kind = field_type(f.type)
             default = getattr(getattr(cfg, section), f.name)
-            help_text = HELP.get(f.name, "") + ("" if default in (None, "") else f" [{default}]")
+            help_text = HELP.get(f.name, "") + default_note(f.name, default, recipe)
             if kind is bool:
                 group.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction,
                                    default=argparse.SUPPRESS, help=help_text)
@@ -94,6 +100,13 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                                    metavar=f.name.upper(), help=help_text)
     parser.add_argument("--lr", type=float, default=argparse.SUPPRESS,
                         help="set both --lr-g and --lr-d")
+
+
+def default_note(name: str, plain, recipe: dict) -> str:
+    """' [VALUE]' for a field's help: the recipe's value (' [best: VALUE]') where the recipe sets it."""
+    if name in recipe:
+        return f" [{DEFAULT_RECIPE}: {recipe[name]}]"
+    return "" if plain in (None, "") else f" [{plain}]"
 
 
 def given_flags(args: argparse.Namespace) -> dict:

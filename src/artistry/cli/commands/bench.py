@@ -25,10 +25,10 @@ EPILOG = """examples:
   artistry bench speed --device cuda --steps 50 --batch 256 --compile
   artistry bench modes --suite 2d --trials 3 --steps 1000                  # quick look, ~minutes
   artistry bench modes --suite 2d --losses bce,hinge --options none,pack2,mbstd
-  artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out docs/benchmarks_modes_raw.md
+  artistry bench modes --suite 2d --recipes bce+pack2+ema,hinge+ema --workers 2 --out benchmarks/results/modes.md
   artistry bench modes --suite 2d --recipes bce+pack2+ema+drs --steps 10000 --workers 2   # the goal recipe, ~18 min
   artistry bench modes --suite stacked --recipes bce,hinge+ema --stacked-steps 2000
-  artistry bench quality --data ../shared/data/paintings_a --minutes 30,10 --out docs/benchmarks_quality.md
+  artistry bench quality --data ~/paintings --minutes 30,10 --out benchmarks/results/quality.md
   artistry bench quality --minutes 10 --n 500 --compare "best,best[mbstd=false],best[ada_target=0.6]"   # ablations
 
 recipes are LOSS[+OPTION...]; options: packN, mbstd, mbdisc=K, ema, r1=GAMMA, fm=W, gp=LAMBDA, clip=C, ncritic=N,
@@ -78,7 +78,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "results for other recipes/suites already in FILE.json are kept")
     _DEFAULTS.update({a.dest: a.default for a in m._group_actions})
     q = p.add_argument_group("quality")
-    q.add_argument("--data", metavar="DIR", help="image folder (default ../shared/data/paintings_a)")
+    q.add_argument("--data", metavar="DIR",
+                   help="image folder (default: the development dataset ../shared/data/paintings_a)")
     q.add_argument("--minutes", metavar="M1,M2", default="30,10", help="wall-clock budget per run [30,10]")
     q.add_argument("--compare", metavar="R1,R2", default="classic,best",
                    help="recipes, or variants for ablations such as best[mbstd=false,lr_tail=0]; "
@@ -86,7 +87,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     q.add_argument("--n", type=int, default=2000, help="generated images per evaluation [2000]")
     q.add_argument("--size", type=int, default=64, help="training resolution [64]")
     q.add_argument("--runs-dir", default="runs/bench-quality", help="where the runs go [runs/bench-quality]")
-    q.add_argument("--grids", metavar="DIR", default="docs", help="where the side-by-side grids go [docs]")
+    q.add_argument("--grids", metavar="DIR", default="benchmarks/results",
+                   help="where the side-by-side grids go [benchmarks/results]")
 
 
 _DEFAULTS: dict = {}
@@ -166,7 +168,8 @@ def _run_quality(args: argparse.Namespace) -> int:
         raise ConfigError(f"--n: must be at least 10, got {args.n}")
     data = args.data or str(Path(__file__).resolve().parents[5] / "shared" / "data" / "paintings_a")
     if not Path(data).is_dir():
-        raise ConfigError(f"--data: folder not found: {data}")
+        raise ConfigError(f"--data: folder not found: {data} (the default is the development dataset "
+                          "paintings_a beside the checkout; ARCHITECTURE.md says how to get it)")
     for r in recipes:  # every run's config is checked before any data is read
         try:
             base, changes = parse_variant(r)

@@ -6,6 +6,11 @@ import sys
 
 NAME = "train"
 HELP = "train a model on a folder of images"
+DESCRIPTION = """Train a model on a folder of images (or continue a run with --resume).
+
+Values in [] are the defaults. [best: VALUE] marks an option that a recipe sets: VALUE is what
+the default recipe, best, gives it. --recipe classic or fast sets other values, --model vae or dae
+uses no recipe, and any flag you give wins; --dry-run prints the resolved config of a run."""
 EPILOG = """examples:
   artistry train data/demo --size 64 --max-minutes 10        # the best recipe (default)
   artistry train data/demo --recipe classic --dry-run        # show what a recipe sets
