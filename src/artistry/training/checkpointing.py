@@ -59,6 +59,21 @@ def load_weights(model, ema, tensors: dict[str, torch.Tensor], path: Path) -> No
         raise CheckpointError(f"{path} does not match this model's architecture ({first})") from None
 
 
+def match_parameter_layout(opt: torch.optim.Optimizer) -> None:
+    """Give each moment tensor its parameter's memory layout (strides).
+
+    Checkpoints store tensors contiguous; a channels_last network's Adam moments come back
+    contiguous while its weights are channels_last. Fused Adam (CPU and CUDA) walks weights,
+    gradients and moments as flat arrays, so mismatched strides pair the wrong elements: a
+    resumed run silently diverged from an uninterrupted one.
+    """
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if torch.is_tensor(value) and value.shape == p.shape and value.stride() != p.stride():
+                    opt.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
+
+
 def restore_state(path: Path, state: TrainState) -> dict[str, Any]:
     """Load everything into `state` in place; returns the checkpoint's meta (loader state etc.)."""
     tensors, meta = ckpt.load(path)
@@ -68,6 +83,7 @@ def restore_state(path: Path, state: TrainState) -> dict[str, Any]:
         if packed is None:
             raise CheckpointError(f"{path} has no optimizer state for '{name}'")
         opt.load_state_dict(ckpt.unpack_state_dict(packed, tensors))
+        match_parameter_layout(opt)
     # Everything a checkpoint holds comes back on the CPU: put it where the model is (a GPU run
     # resumed on a GPU crashed here once; a GPU run resumed on a CPU must not stay on the GPU).
     device = next(state.model.parameters()).device
