@@ -23,24 +23,38 @@ class TrainState:
     images_seen: int = 0
     elapsed: float = 0.0        # training seconds, summed over resumes
     extra: dict[str, Any] = field(default_factory=dict)  # callbacks' own JSON-able state
+    # [steps skipped in a row, steps skipped in all] since this session started or rolled back,
+    # on the device (int64), so the step never waits for the host to count
+    skipped: torch.Tensor | None = None
+
+    def count_skipped(self, bad: torch.Tensor) -> None:
+        """Count one step; `bad` (0-d bool) says whether any phase skipped its update."""
+        bad = bad.to(torch.int64)
+        if self.skipped is None:
+            self.skipped = torch.zeros(2, dtype=torch.int64, device=bad.device)
+        self.skipped = torch.stack([(self.skipped[0] + bad) * bad, self.skipped[1] + bad])
 
     def sampling_generator(self) -> nn.Module:
         """The network samples come from: the EMA generator when there is one."""
         return self.ema if self.ema is not None else self.model.G
 
 
+FUSED_ADAM_DEVICES = ("cpu", "cuda")
+
+
 def build_optimizers(cfg: Config, model: GenerativeModel) -> dict[str, torch.optim.Optimizer]:
     """One optimizer per parameter group; G uses --lr-g, every other group --lr-d.
 
-    Adam runs fused (one kernel for every parameter) on a GPU, where a separate launch per
-    parameter and operation dominates a small network's step; elsewhere the multi-tensor
-    (foreach) path. Both compute the same update as the for-loop one, to rounding.
+    Adam runs fused (one kernel for every parameter) where PyTorch has the fused kernel (CPU and
+    CUDA): on a GPU a launch per parameter and operation dominates a small network's step, on a
+    CPU it measured 1.5-4x faster than the for-loop and foreach paths; and the fused kernel can
+    skip a non-finite step on the device (step.py). RMSprop takes the multi-tensor path.
     """
     o = cfg.optim
     out = {}
     for name, params in model.param_groups().items():
         lr = o.lr_g if name == "G" else o.lr_d
-        fused = bool(params) and params[0].device.type == "cuda"
+        fused = bool(params) and params[0].device.type in FUSED_ADAM_DEVICES
         if o.optimizer == "rmsprop":
             out[name] = torch.optim.RMSprop(params, lr=lr, foreach=True)
         else:

@@ -23,6 +23,38 @@ def _only_train(state: TrainState, optimizer: str) -> None:
                 p.requires_grad_(name == optimizer)
 
 
+def _finite(loss: torch.Tensor, opt: torch.optim.Optimizer) -> torch.Tensor:
+    """0-d bool on the device: the loss and every gradient the optimizer holds are finite."""
+    grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+    total = loss.detach().float().sum()
+    if grads:  # one norm per tensor in one launch; a NaN or inf anywhere makes the sum non-finite
+        total = total + torch.stack(torch._foreach_norm(grads)).float().sum()
+    return torch.isfinite(total)
+
+
+def _step_where(opt: torch.optim.Optimizer, ok: torch.Tensor) -> None:
+    """opt.step() where `ok`, no update where not, decided on the device (no host sync).
+
+    Fused Adam takes the flag the way torch.amp.GradScaler hands it over (`found_inf`): the
+    kernel then leaves weights, moments and the step count alone. Other optimizers get zeroed
+    gradients, so RMSprop (no momentum) leaves the weights as they were; its running average of
+    squared gradients decays by one step.
+    """
+    if opt.defaults.get("fused"):
+        opt.found_inf = (~ok).float()
+        try:
+            opt.step()
+        finally:
+            del opt.found_inf
+        return
+    keep = ok.to(torch.float32)
+    for group in opt.param_groups:
+        for p in group["params"]:
+            if p.grad is not None:
+                p.grad.nan_to_num_(0.0, 0.0, 0.0).mul_(keep.to(p.grad.dtype))
+    opt.step()
+
+
 def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], torch.Tensor],
                autocast: Callable[[], contextlib.AbstractContextManager],
                ema_beta: Callable[[int], float] | None) -> tuple[dict[str, torch.Tensor], int]:
@@ -31,11 +63,16 @@ def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], 
     `autocast()` is the runtime's autocast context; `ema_beta(images_seen)` gives the EMA decay
     for this step (None: no EMA). The logs are detached 0-d tensors on the model's device (or
     plain floats for values the loss knows on the host).
+
+    A phase whose loss or gradients are not finite (NaN/inf) does not update its network; the
+    step is counted in `state.skipped` for the non-finite guard (callbacks/nonfinite_guard.py),
+    which rolls the run back when such steps keep coming.
     """
     model = state.model
     logs: dict[str, torch.Tensor] = {}
     real = None
     drawn = 0
+    all_ok = None  # 0-d bool on the device: every phase's loss and gradients were finite
     for phase in phases:
         opt = state.optimizers[phase.optimizer]
         _only_train(state, phase.optimizer)
@@ -47,7 +84,9 @@ def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], 
                 loss, phase_logs = phase.compute(model, real)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step()
+            ok = _finite(loss, opt)
+            _step_where(opt, ok)
+            all_ok = ok if all_ok is None else all_ok & ok
             if phase.after_step is not None:
                 phase.after_step(model)
         logs.update(phase_logs)
@@ -55,6 +94,7 @@ def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], 
         for group in opt.param_groups:
             for p in group["params"]:
                 p.requires_grad_(True)
+    state.count_skipped(~all_ok)
     state.step += 1
     state.images_seen += drawn
     if state.ema is not None and ema_beta is not None:
