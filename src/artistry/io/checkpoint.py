@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as serialize
 
 from ..errors import CheckpointError
 
@@ -35,15 +35,20 @@ def save_atomic(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, An
     # safetensors refuses views sharing storage; a contiguous CPU copy of each is cheap here.
     flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta)}
+    # Serialised in memory and written by Python, so a full disk is an OSError naming the file
+    # (safetensors' own save_file reports it as a SafetensorError).
+    data = serialize(flat, metadata=header)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
     try:
-        save_file(flat, tmp, metadata=header)
-        with open(tmp, "rb") as f:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not e.filename:  # name the checkpoint in the message
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
     fsync_dir(path.parent)
 

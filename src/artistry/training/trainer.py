@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 import time
@@ -12,6 +11,8 @@ import torch
 
 from ..config import Config
 from ..data.loader import BatchLoader
+from ..errors import StorageError
+from ..io.metrics import METRICS_FILE, append_record
 from ..losses.base import Loss
 from .callbacks.base import Callback
 from .checkpointing import save_state
@@ -101,8 +102,7 @@ class Trainer:
         """Append one JSON line to metrics.jsonl, stamped with the counters."""
         s = self.state
         full = {"step": s.step, "images_seen": s.images_seen, "elapsed": round(s.elapsed, 3), **record}
-        with open(self.run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(full) + "\n")
+        append_record(self.run_dir / METRICS_FILE, full)
 
     def save_checkpoint(self, path: Path) -> None:
         """Write the complete state atomically to `path`."""
@@ -142,9 +142,28 @@ class Trainer:
                     cb.on_step_end(self, logs)
             for cb in self.callbacks:
                 cb.on_train_end(self)
+        except OSError as e:  # a full disk or an I/O error: atomic writes left the last checkpoint intact
+            raise self._storage_error(e) from None
         finally:
             self._restore_signal_handlers(old_handlers)
         return self.stop_reason
+
+    def _storage_error(self, e: OSError) -> StorageError:
+        """One message for a failed write: where, why, the space a checkpoint needs, how to resume."""
+        from ..io.checkpoint import list_checkpoints
+
+        where = Path(e.filename).parent if e.filename else self.run_dir
+        saved = list_checkpoints(self.run_dir / "checkpoints")
+        if saved:
+            step, last = saved[-1]
+            need = last.stat().st_size
+            keep = (f"The newest checkpoint (step {step}, {last}) is intact. Free at least "
+                    f"{need / 2**20:.1f} MiB there (one checkpoint) and resume with: "
+                    f"artistry train --resume {self.run_dir}")
+        else:
+            keep = "No checkpoint was written yet: free some space and start the run again."
+        return StorageError(f"training stopped at step {self.state.step}: cannot write to {where}: "
+                            f"{e.strerror or e}. {keep}")
 
     # --- Ctrl-C / SIGTERM: finish the step, checkpoint, exit cleanly --------------------------
     def _install_signal_handlers(self):

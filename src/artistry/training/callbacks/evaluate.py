@@ -16,7 +16,6 @@ still ends on time.
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 
 from ...io.images import tensor_to_uint8
+from ...io.metrics import METRICS_FILE, read_records
 from .base import Callback, crossed
 
 METRICS = ("fid", "kid")
@@ -214,9 +214,7 @@ def _scalars(report: dict) -> dict:
 
 def plot_eval(run_dir: Path) -> Path | None:
     """eval/metrics.png: FID, KID and precision/recall/coverage against thousands of images seen."""
-    path = Path(run_dir) / "metrics.jsonl"
-    records = [r for r in (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-               if isinstance(r.get("eval"), dict)] if path.is_file() else []
+    records = [r for r in read_records(Path(run_dir) / METRICS_FILE) if isinstance(r.get("eval"), dict)]
     if not records:
         return None
     import matplotlib
