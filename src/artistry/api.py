@@ -45,7 +45,7 @@ def _fixed_real(images: np.ndarray, n: int, seed: int) -> torch.Tensor:
 
 def train(config: Config | dict | None = None, *, resume: str | Path | None = None,
           overrides: dict[str, Any] | None = None, callbacks: Iterable[Callback] = (),
-          progress: bool = True) -> Path:
+          progress: bool = True, stop=None) -> Path:
     """Train a model and return its run directory.
 
     Args:
@@ -54,6 +54,8 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         overrides: on resume, new budget values (steps, epochs, max_minutes).
         callbacks: extra callbacks, run after the built-in ones.
         progress: show the progress line on stderr.
+        stop: a threading.Event; setting it from any thread ends training after the current step
+            with a checkpoint (what Ctrl-C does in the main thread).
     """
     if resume is not None:
         run_dir = Path(resume)
@@ -112,7 +114,7 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         Checkpointer(t.checkpoint_every, t.keep)]
     cbs = [c for c in cbs if c is not None]
     cbs += list(callbacks)
-    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, device)
+    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, device, stop=stop)
     trainer.fit()
     return run_dir
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,15 +34,17 @@ class Trainer:
         loader: deterministic batch iterator over the prepared dataset.
         callbacks: periodic work, called in order.
         device: where the model lives.
+        stop: a stop request from any thread; the loop finishes its step, checkpoints and returns.
     """
 
     def __init__(self, cfg: Config, run_dir: Path, state: TrainState, loss: Loss, loader: BatchLoader,
-                 callbacks: list[Callback], device: torch.device):
+                 callbacks: list[Callback], device: torch.device, stop: threading.Event | None = None):
         self.cfg, self.run_dir, self.state, self.loss = cfg, Path(run_dir), state, loss
         self.loader, self.callbacks, self.device = loader, callbacks, device
         self.dataset_size = len(loader)
         self.images_before_step = state.images_seen
         self.stop_reason: str | None = None
+        self.stop_event = stop if stop is not None else threading.Event()  # signal handlers only set it
         self._session_start = 0.0
         self._elapsed_at_start = state.elapsed
         self._paused = 0.0  # seconds of one-off setup (e.g. real-image features) not charged to the budget
@@ -125,7 +128,10 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_train_start(self)
             while self.stop_reason is None:
-                # 1. stop when the budget is spent (the clock includes the last step's callbacks)
+                # 1. stop on request (Ctrl-C, SIGTERM, another thread) or when the budget is spent
+                if self.stop_event.is_set():
+                    self.stop_reason = "interrupted"
+                    break
                 self._update_elapsed()
                 reason = self.budget_left()
                 if reason:
@@ -168,9 +174,9 @@ class Trainer:
     # --- Ctrl-C / SIGTERM: finish the step, checkpoint, exit cleanly --------------------------
     def _install_signal_handlers(self):
         def handler(signum, frame):
-            if self.stop_reason == "interrupted":  # second Ctrl-C: stop right now
+            if self.stop_event.is_set():  # second Ctrl-C: stop right now
                 raise KeyboardInterrupt
-            self.stop_reason = "interrupted"
+            self.stop_event.set()
             print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)",
                   file=sys.stderr, flush=True)
 
