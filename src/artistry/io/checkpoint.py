@@ -53,6 +53,27 @@ def save_atomic(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, An
     fsync_dir(path.parent)
 
 
+def non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding a NaN or an infinity (one host sync in all)."""
+    floats = [(k, v) for k, v in tensors.items() if v.is_floating_point() and v.numel()]
+    if not floats:
+        return []
+    ok = torch.stack([torch.isfinite(v).all().to("cpu") for _, v in floats]).tolist()
+    return [k for (k, _), good in zip(floats, ok) if not good]
+
+
+def is_finite(path: Path) -> bool:
+    """Whether a checkpoint holds only finite numbers (its header says so; older files are read)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            flag = json.loads((f.metadata() or {}).get("meta", "{}")).get("finite")
+        if flag is None:
+            flag = not non_finite(load(path)[0])
+        return bool(flag)
+    except Exception:  # unreadable counts as not good
+        return False
+
+
 def fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -97,8 +118,17 @@ def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
 
 
 def prune(folder: Path, keep: int) -> None:
-    """Delete all but the newest `keep` step checkpoints (best.safetensors is never touched)."""
-    for _, p in list_checkpoints(folder)[:-keep]:
+    """Delete all but the newest `keep` step checkpoints (best.safetensors is never touched).
+
+    The newest checkpoint with finite weights is always spared, even when it is older than the
+    last `keep`, so a run whose weights went NaN can still be resumed from before that.
+    """
+    found = list_checkpoints(folder)
+    doomed, kept = found[:-keep], found[-keep:]
+    if doomed and not any(is_finite(p) for _, p in reversed(kept)):
+        spare = next((p for _, p in reversed(doomed) if is_finite(p)), None)
+        doomed = [(s, p) for s, p in doomed if p != spare]
+    for _, p in doomed:
         p.unlink(missing_ok=True)
     for stale in Path(folder).glob(".tmp-*"):  # leftovers of a process killed mid-write
         stale.unlink(missing_ok=True)

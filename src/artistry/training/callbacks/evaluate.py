@@ -16,6 +16,7 @@ still ends on time.
 """
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -156,6 +157,10 @@ class Evaluate(Callback):
 
     def _keep_best(self, trainer, report: dict) -> None:
         value = report["fid"] if self.metric == "fid" else report["kid"]["mean"]
+        if not math.isfinite(value):  # NaN compares False with everything: it would win the comparison below
+            print(f"eval: {self.metric} is {value} at step {trainer.state.step}; the best checkpoint is kept",
+                  file=sys.stderr)
+            return
         best = trainer.state.extra.get(STATE_KEY)
         comparable = best and (best.get("metric"), best.get("n"), best.get("protocol")) == \
             (self.metric, self.n, self.protocol)
