@@ -102,7 +102,8 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
                          channels_last=use_channels_last(device, t.precision))
     if resume is not None:
         meta = _restore_newest(run_dir, state)
-        loader.load_state_dict(meta["loader"])
+        if meta is not None:
+            loader.load_state_dict(meta["loader"])
 
     from .training.callbacks.adaptive_augment import AdaptiveAugment
     from .training.callbacks.evaluate import evaluate_callback
@@ -119,13 +120,19 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
     return run_dir
 
 
-def _restore_newest(run_dir: Path, state: TrainState) -> dict:
-    """Restore from the newest checkpoint that loads, warning about any that do not."""
+def _restore_newest(run_dir: Path, state: TrainState) -> dict | None:
+    """Restore from the newest checkpoint that loads, warning about any that do not.
+
+    None when the run stopped before its first checkpoint: it then starts again from step 0,
+    which the fixed seed makes the same run.
+    """
     from .io.checkpoint import list_checkpoints
 
     found = list_checkpoints(run_dir / "checkpoints")
     if not found:
-        raise CheckpointError(f"{run_dir} has no checkpoint to resume from")
+        print(f"note: {run_dir} stopped before its first checkpoint; training it from the start",
+              file=sys.stderr)
+        return None
     for step, path in reversed(found):
         try:
             return restore_state(path, state)

@@ -131,3 +131,16 @@ def test_fewer_gpus_restore_what_fits_and_warn(monkeypatch, tmp_path, capsys):
     checkpointing._restore_cuda_rng(_cuda_states(4), tmp_path / "c.safetensors")
     assert cuda.set == [(0, 0), (1, 1)]  # set_rng_state_all used to fail on the missing devices
     assert "4 GPUs and this machine has 2" in capsys.readouterr().err
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(tiny_config, capsys):
+    """kill -9 between config.json and the first checkpoint used to leave a run resume refused."""
+    run = artistry.train(tiny_config, progress=False)
+    expected, _ = ckpt.load(ckpt.list_checkpoints(run / "checkpoints")[-1][1])
+    for _, p in ckpt.list_checkpoints(run / "checkpoints"):
+        p.unlink()
+    artistry.train(resume=run, progress=False)
+    assert "stopped before its first checkpoint" in capsys.readouterr().err
+    again, meta = ckpt.load(ckpt.list_checkpoints(run / "checkpoints")[-1][1])
+    assert meta["step"] == tiny_config.train.steps
+    assert all(torch.equal(again[k], expected[k]) for k in expected if k.startswith(("model.", "optim.")))
