@@ -27,8 +27,10 @@ def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         start = os.fstat(fd).st_size
-        if start and os.pread(fd, 1, start - 1) != b"\n":  # a torn line left by a crash: keep it apart
-            line = b"\n" + line
+        if start:
+            os.lseek(fd, start - 1, os.SEEK_SET)  # (os.pread is missing on Windows)
+            if os.read(fd, 1) != b"\n":  # a torn line left by a crash: keep it apart
+                line = b"\n" + line
         try:
             written = os.write(fd, line)
         except OSError as e:
