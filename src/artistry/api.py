@@ -46,7 +46,7 @@ def _fixed_real(images: np.ndarray, n: int, seed: int) -> torch.Tensor:
 
 def train(config: Config | dict | None = None, *, resume: str | Path | None = None,
           overrides: dict[str, Any] | None = None, callbacks: Iterable[Callback] = (),
-          progress: bool = True) -> Path:
+          progress: bool = True, stop=None) -> Path:
     """Train a model and return its run directory.
 
     Args:
@@ -56,6 +56,8 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
             (device, precision, compile).
         callbacks: extra callbacks, run after the built-in ones.
         progress: show the progress line on stderr.
+        stop: a threading.Event; setting it from any thread ends training after the current step
+            with a checkpoint (what Ctrl-C does in the main thread).
     """
     if resume is not None:
         run_dir = Path(resume)
@@ -109,7 +111,8 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
                          device=device, channels_last=runtime.channels_last)
     if resume is not None:
         meta = _restore_newest(run_dir, state)
-        loader.load_state_dict(meta["loader"])
+        if meta is not None:
+            loader.load_state_dict(meta["loader"])
 
     from .training.callbacks.base import budget_every
 
@@ -124,7 +127,7 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         Checkpointer(budget_every(cfg, t.checkpoint_every, CHECKPOINT_SHARE, len(dataset.images)), t.keep)]
     cbs = [c for c in cbs if c is not None]
     cbs += list(callbacks)
-    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, runtime)
+    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, runtime, stop=stop)
     trainer.fit()
     return run_dir
 
@@ -148,13 +151,19 @@ def _device_available_or_auto(cfg: Config, explicit: bool) -> None:
         cfg.train.device = "auto"
 
 
-def _restore_newest(run_dir: Path, state: TrainState) -> dict:
-    """Restore from the newest checkpoint that loads, warning about any that do not."""
+def _restore_newest(run_dir: Path, state: TrainState) -> dict | None:
+    """Restore from the newest checkpoint that loads, warning about any that do not.
+
+    None when the run stopped before its first checkpoint: it then starts again from step 0,
+    which the fixed seed makes the same run.
+    """
     from .io.checkpoint import list_checkpoints
 
     found = list_checkpoints(run_dir / "checkpoints")
     if not found:
-        raise CheckpointError(f"{run_dir} has no checkpoint to resume from")
+        print(f"note: {run_dir} stopped before its first checkpoint; training it from the start",
+              file=sys.stderr)
+        return None
     for step, path in reversed(found):
         try:
             return restore_state(path, state)

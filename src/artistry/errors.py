@@ -15,3 +15,11 @@ class DataError(ArtistryError):
 
 class CheckpointError(ArtistryError):
     """A run directory or checkpoint cannot be read."""
+
+
+class StorageError(ArtistryError):
+    """A file could not be written (full disk, I/O error); the message says what is kept and how to go on."""
+
+
+class NonFiniteError(CheckpointError):
+    """The weights hold NaN or infinity, so no checkpoint is written from them."""

@@ -6,6 +6,8 @@ import pytest
 from PIL import Image
 
 from artistry.cli.main import app
+from artistry.io import checkpoint as ckpt
+from artistry.io.metrics import read_records
 
 TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--nz", "16", "--batch", "8",
         "--precision", "fp32", "--n-samples", "4", "--quiet"]
@@ -25,6 +27,10 @@ def test_prepare_train_generate_interpolate(env, capsys):
     run = tmp / "runs" / "00000-e2e"
     assert (run / "config.json").is_file()
     assert app(["train", "--resume", str(run), "--steps", "5", "--quiet"]) == 0
+    _, meta = ckpt.load(ckpt.list_checkpoints(run / "checkpoints")[-1][1])
+    assert (meta["step"], meta["images_seen"]) == (5, 40)
+    steps = [r["step"] for r in read_records(run / "metrics.jsonl") if "loss_D" in r]
+    assert steps == sorted(set(steps)) and steps[-1] == 5  # continued from step 3, not from scratch
     assert app(["generate", str(run), "--n", "5", "--seed", "7", "--out", "gen", "--grid"]) == 0
     pngs = sorted((tmp / "gen").glob("seed*.png"))
     assert [p.name for p in pngs] == [f"seed{s:05d}.png" for s in range(7, 12)]

@@ -224,3 +224,28 @@ def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 def test_load_prepared_rejects_a_folder_that_is_not_a_cache(tmp_path):
     with pytest.raises(DataError, match="missing or corrupt"):
         load_prepared(tmp_path)
+
+
+def test_full_disk_while_preparing_is_a_data_error_naming_the_cache_folder(image_folder, cache_dir, monkeypatch):
+    """The pixels go through a memory map: without reserving the file first, a full disk is a SIGBUS
+    that kills the process at some later page write instead of an error."""
+    import errno
+    import os
+
+    reserved = []
+
+    def full(fd, offset, length):
+        reserved.append(length)
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(cache_module.os, "posix_fallocate", full, raising=False)
+    with pytest.raises(DataError) as e:
+        prepare_dataset(image_folder, size=16, cache_dir=cache_dir)
+    need = 12 * 3 * 16 * 16
+    assert reserved and reserved[0] >= need  # the whole pixel array, header included, reserved up front
+    import re
+    assert f"'{cache_dir / 'datasets'}'" in str(e.value)
+    assert int(re.search(r"\((\d+) bytes\)", str(e.value)).group(1)) >= need  # every candidate image
+    assert "--cache-dir" in str(e.value)
+    assert os.listdir(cache_dir / "datasets") == []  # the temp folder is gone
+    monkeypatch.undo()
+    assert len(prepare_dataset(image_folder, size=16, cache_dir=cache_dir)) == 12

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 
 import pytest
 import torch
@@ -12,6 +13,7 @@ from artistry.config import Config, resolve
 from artistry.errors import ConfigError
 from artistry.losses.penalties import clip_weights_, gradient_penalty, r1_penalty
 from artistry.models.base import GenerativeModel
+from artistry.registry import LOSSES as LOSSES_REGISTRY
 from artistry.training.state import TrainState, build_optimizers, ema_beta, make_ema
 from artistry.training.step import train_step
 
@@ -175,9 +177,103 @@ def test_clip_weights_clamps_only_the_critic():
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-def test_r1_works_with_every_loss(loss):
-    state, before, logs, _ = run_steps(make_cfg(loss, "mlp", r1=10.0), steps=1)
-    assert "r1" in logs[-1] and logs[-1]["r1"] >= 0
+def test_r1_adds_half_gamma_times_the_penalty_to_every_critic_loss(loss):
+    """Catches R1 logged but not added, added without the 1/2, or computed on the fakes."""
+    torch.manual_seed(0)
+    model, with_r1 = build_model(make_cfg(loss, "mlp", r1=1000.0, gp=0.0), torch.device("cpu"))
+    _, plain = build_model(make_cfg(loss, "mlp", gp=0.0), torch.device("cpu"))
+    model.eval()  # batch statistics and spectral-norm power steps would differ between the two calls
+    real = torch.rand(8, 3, 32, 32) * 2 - 1
+
+    def critic_loss(loss_obj):
+        torch.manual_seed(1)  # the same fake batch for both
+        return loss_obj.phases()[0].compute(model, real)
+    total, logs = critic_loss(with_r1)
+    base, _ = critic_loss(plain)
+    expected = r1_penalty(model, real).detach()
+    assert float(expected) > 0 and float(logs["r1"].detach()) == pytest.approx(float(expected), rel=1e-5)
+    assert float((total - base).detach()) == pytest.approx(500.0 * float(expected), rel=1e-3)
+
+
+# --- the objectives against hand computation ------------------------------------------------------
+D_REAL, D_FAKE = [2.0, -1.0], [0.5, -3.0]
+
+
+def _softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def _mean(xs):
+    return sum(xs) / len(xs)
+
+
+HAND = {  # (critic loss, generator loss) for the logits above
+    "bce": (_mean([_softplus(-x) for x in D_REAL]) + _mean([_softplus(x) for x in D_FAKE]),
+            _mean([_softplus(-x) for x in D_FAKE])),
+    "wgan": (_mean(D_FAKE) - _mean(D_REAL), -_mean(D_FAKE)),
+    "wgan-gp": (_mean(D_FAKE) - _mean(D_REAL), -_mean(D_FAKE)),
+    "hinge": (_mean([max(0.0, 1 - x) for x in D_REAL]) + _mean([max(0.0, 1 + x) for x in D_FAKE]),
+              -_mean(D_FAKE)),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_objectives_match_hand_computation(loss):
+    obj = LOSSES_REGISTRY.get(loss)(make_cfg(loss))
+    d_loss, logs = obj.critic_objective(torch.tensor(D_REAL), torch.tensor(D_FAKE))
+    g_loss = obj.generator_objective(torch.tensor(D_FAKE))
+    assert float(d_loss) == pytest.approx(HAND[loss][0], rel=1e-6)
+    assert float(g_loss) == pytest.approx(HAND[loss][1], rel=1e-6)
+    if loss.startswith("wgan"):
+        assert float(logs["wdist"]) == pytest.approx(_mean(D_REAL) - _mean(D_FAKE))  # positive when D separates
+
+
+def test_label_smoothing_targets_1_minus_s_on_reals_only():
+    """One-sided (Salimans et al.): with s = 0.1 the real-side loss is BCE against 0.9, whose
+    minimum is at sigmoid(D) = 0.9; the fake side is untouched."""
+    smooth = LOSSES_REGISTRY.get("bce")(make_cfg("bce", label_smoothing=0.1))
+    sharp = LOSSES_REGISTRY.get("bce")(make_cfg("bce"))
+    x = 1.5
+    expected_real = -(0.9 * math.log(1 / (1 + math.exp(-x))) + 0.1 * math.log(1 - 1 / (1 + math.exp(-x))))
+    d_fake = torch.tensor([0.3])
+    got, _ = smooth.critic_objective(torch.tensor([x]), d_fake)
+    assert float(got) == pytest.approx(expected_real + _softplus(0.3), rel=1e-6)
+    at_target = torch.tensor([math.log(0.9 / 0.1)], requires_grad=True)  # sigmoid = 0.9
+    smooth.critic_objective(at_target, d_fake)[0].backward()
+    assert abs(float(at_target.grad)) < 1e-6  # smoothing: no push beyond 0.9
+    at_target.grad = None
+    sharp.critic_objective(at_target, d_fake)[0].backward()
+    assert float(at_target.grad) < -0.05  # without it: still pushed up
+    assert float(sharp.generator_objective(d_fake)) == float(smooth.generator_objective(d_fake))
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_one_critic_step_separates_and_one_generator_step_fools(loss):
+    """The direction of each phase: a flipped sign in any objective still trains to finite,
+    changed weights (the old check), but moves these margins the wrong way."""
+    torch.manual_seed(0)
+    model = LinearCritic(6, 0.5)
+    critic, generator = LOSSES_REGISTRY.get(loss)(make_cfg(loss, "mlp", gp=0.0)).phases()
+    real = torch.randn(16, 6) + 1.0  # reals sit on one side, G's outputs near 0
+    z = torch.randn(16, 2)
+    model.sample_latents = lambda n, device, generator=None: z[:n]
+
+    def d_mean(x):
+        with torch.no_grad():
+            return float(model.discriminate(x).mean())
+
+    def sgd(loss_value, params, lr=0.05):
+        grads = torch.autograd.grad(loss_value, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p -= lr * g
+
+    margin = d_mean(real) - d_mean(model.generate(z))
+    sgd(critic.compute(model, real)[0], list(model.D.parameters()))
+    assert d_mean(real) - d_mean(model.generate(z)) > margin + 1e-4
+    fooled = d_mean(model.generate(z))
+    sgd(generator.compute(model, real)[0], list(model.G.parameters()))
+    assert d_mean(model.generate(z)) > fooled + 1e-4
 
 
 # --- the anti-collapse options with every loss ----------------------------------------------------

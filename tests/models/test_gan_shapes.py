@@ -70,15 +70,55 @@ def test_unknown_upsample_names_the_flag():
         resolve(cfg)
 
 
-def test_pack_and_minibatch_std_change_the_critic_input():
-    cfg = Config()
-    cfg.data.path, cfg.data.size, cfg.train.steps = "x", 32, 1
-    cfg.model.ngf = cfg.model.ndf = 4
-    cfg.loss.pack, cfg.model.mbstd, cfg.train.batch = 2, True, 8
-    model, _ = build_model(resolve(cfg), torch.device("cpu"))
+@pytest.mark.parametrize("family", ["dcgan", "mlp"])
+def test_pack_and_minibatch_std_change_the_critic_input(family):
+    """Pack folds pairs into one critic input; minibatch-std must make a logit depend on the other
+    packs in its group (a layer built but never called would leave each logit independent)."""
+    def critic(mbstd: bool):
+        cfg = Config()
+        cfg.data.path, cfg.data.size, cfg.train.steps = "x", 32, 1
+        cfg.model.model, cfg.model.ngf, cfg.model.ndf, cfg.model.d_norm = family, 4, 4, "none"
+        cfg.loss.pack, cfg.model.mbstd, cfg.train.batch = 2, mbstd, 8
+        torch.manual_seed(0)
+        return build_model(resolve(cfg), torch.device("cpu"))[0]
     x = torch.randn(8, 3, 32, 32)
-    assert model.discriminate(x).shape == (4,)  # one logit per pack of 2
-    assert model.D.features[0].in_channels == 6
+    other = x.clone()
+    other[2:] = torch.randn(6, 3, 32, 32)  # the first pack (images 0 and 1) unchanged
+    with_std, without = critic(True), critic(False)
+    assert with_std.discriminate(x).shape == (4,)  # one logit per pack of 2
+    assert not torch.allclose(with_std.discriminate(x)[0], with_std.discriminate(other)[0])
+    assert torch.allclose(without.discriminate(x)[0], without.discriminate(other)[0])
+    if family == "dcgan":
+        assert with_std.D.features[0].in_channels == 6
+
+
+def test_minibatch_std_values_and_strided_groups():
+    """Groups are samples i, i + N/G, ... (StyleGAN's layout); each sample gets its group's std,
+    averaged over channels and pixels, as one extra channel."""
+    from artistry.models.layers import MinibatchStd
+    x = torch.zeros(4, 2, 1, 2)
+    x[:, 0, 0, 0] = torch.tensor([0.0, 10.0, 2.0, 10.0])  # groups {0, 2} and {1, 3}
+    x[:, 1, 0, 1] = torch.tensor([0.0, 0.0, 0.0, 4.0])
+    out = MinibatchStd(group=2)(x)
+    assert out.shape == (4, 3, 1, 2) and torch.equal(out[:, :2], x)
+    eps = 1e-4  # sqrt of the 1e-8 under the root
+    g0 = (1.0 + 3 * eps) / 4   # stds: ch0 px0 = 1 (0 vs 2), the three other entries are 0
+    g1 = (2.0 + 3 * eps) / 4   # ch1 px1 = 2 (0 vs 4)
+    expected = torch.tensor([g0, g1, g0, g1])
+    torch.testing.assert_close(out[:, 2, 0, 0], expected)
+    torch.testing.assert_close(out[:, 2, 0, 1], expected)  # the same value over the whole map
+
+
+def test_minibatch_std_shrinks_the_group_to_divide_the_batch_and_sees_collapse():
+    from artistry.models.layers import MinibatchStd
+    torch.manual_seed(0)
+    x = torch.randn(6, 3, 4, 4)  # group 4 does not divide 6: groups of 3, {0, 2, 4} and {1, 3, 5}
+    stat = MinibatchStd(group=4)(x)[:, 3, 0, 0]
+    for j in range(2):
+        std = x[j::2].var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
+        torch.testing.assert_close(stat[j::2], std.expand(3))
+    collapsed = MinibatchStd(group=4)(torch.randn(1, 3, 4, 4).expand(8, 3, 4, 4))[:, 3]
+    assert collapsed.max() < 1e-3 < stat.min()  # identical samples: the std channel goes to ~0
 
 
 def test_minibatch_discrimination_counts_near_copies_in_the_batch():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 
@@ -51,6 +52,12 @@ def app(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except ArtistryError as e:
         print(f"artistry {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a full disk outside training's own handling (e.g. writing config.json)
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"artistry {args.command}: error: no space left to write {e.filename or 'a file'}; "
+              "free some space and run the command again", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"artistry {args.command}: interrupted", file=sys.stderr)

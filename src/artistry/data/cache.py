@@ -14,6 +14,7 @@ Layout: <cache root>/datasets/<size>px-<fit>-<rgb|grey>-<key[:16]>/
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import numbers
@@ -210,6 +211,14 @@ def _build_cache(scan: ScanResult, options: dict, key: str, target: Path, min_im
         (temp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         _fsync_files(temp)
         _publish(temp, target, key)
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        need = len(scan.items) * options["channels"] * options["size"] ** 2  # the pixel array
+        raise DataError(f"Not enough disk space in the cache folder '{target.parent}' to prepare "
+                        f"'{scan.root}': the images need about {_human(need)} ({need} bytes). "
+                        "Free some space there, or choose another folder with --cache-dir "
+                        "(or $ARTISTRY_CACHE).") from None
     finally:
         shutil.rmtree(temp, ignore_errors=True)  # already gone once published
 
@@ -222,6 +231,7 @@ def _decode_into(folder: Path, scan: ScanResult, options: dict, key: str, min_im
     images_path = folder / "images.npy"
     images = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8,
                                        shape=(total, channels, size, size))  # [N, C, H, W]
+    _reserve(images_path)
     kept: list[ImageFile] = []
     skipped = list(scan.skipped)
     upscaled: list[dict] = []
@@ -295,12 +305,31 @@ def _shrink_npy(path: Path, count: int) -> None:
     full = np.load(path, mmap_mode="r")
     shrunk_path = path.with_name("images.shrunk.npy")
     shrunk = np.lib.format.open_memmap(shrunk_path, mode="w+", dtype=full.dtype, shape=(count, *full.shape[1:]))
+    _reserve(shrunk_path)
     rows_per_chunk = max(1, (64 << 20) // max(1, full[0].nbytes))  # copy ~64 MB at a time
     for start in range(0, count, rows_per_chunk):
         shrunk[start:start + rows_per_chunk] = full[start:min(count, start + rows_per_chunk)]
     shrunk.flush()
     del shrunk, full
     os.replace(shrunk_path, path)
+
+
+def _human(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.0f} KiB"
+
+
+def _reserve(path: Path) -> None:
+    """Allocate a memory-mapped file's blocks now: on a full disk this raises ENOSPC here,
+    instead of SIGBUS killing the process when a page of the map is written later."""
+    if not hasattr(os, "posix_fallocate"):  # e.g. macOS: nothing to reserve with
+        return
+    with open(path, "r+b") as file:
+        try:
+            os.posix_fallocate(file.fileno(), 0, os.fstat(file.fileno()).st_size)
+        except OSError as e:
+            if e.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):  # the file system cannot reserve
+                return
+            raise
 
 
 def _fsync_files(folder: Path) -> None:

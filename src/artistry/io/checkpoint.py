@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import save as serialize
 
 from ..errors import CheckpointError
 
@@ -35,17 +35,43 @@ def save_atomic(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, An
     # safetensors refuses views sharing storage; a contiguous CPU copy of each is cheap here.
     flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     header = {"format": FORMAT, "format_version": str(FORMAT_VERSION), "meta": json.dumps(meta)}
+    # Serialised in memory and written by Python, so a full disk is an OSError naming the file
+    # (safetensors' own save_file reports it as a SafetensorError).
+    data = serialize(flat, metadata=header)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=path.parent)
-    os.close(fd)
     try:
-        save_file(flat, tmp, metadata=header)
-        with open(tmp, "rb") as f:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not e.filename:  # name the checkpoint in the message
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
     fsync_dir(path.parent)
+
+
+def non_finite(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding a NaN or an infinity (one host sync in all)."""
+    floats = [(k, v) for k, v in tensors.items() if v.is_floating_point() and v.numel()]
+    if not floats:
+        return []
+    ok = torch.stack([torch.isfinite(v).all().to("cpu") for _, v in floats]).tolist()
+    return [k for (k, _), good in zip(floats, ok) if not good]
+
+
+def is_finite(path: Path) -> bool:
+    """Whether a checkpoint holds only finite numbers (its header says so; older files are read)."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            flag = json.loads((f.metadata() or {}).get("meta", "{}")).get("finite")
+        if flag is None:
+            flag = not non_finite(load(path)[0])
+        return bool(flag)
+    except Exception:  # unreadable counts as not good
+        return False
 
 
 def fsync_dir(folder: Path) -> None:
@@ -92,8 +118,17 @@ def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
 
 
 def prune(folder: Path, keep: int) -> None:
-    """Delete all but the newest `keep` step checkpoints (best.safetensors is never touched)."""
-    for _, p in list_checkpoints(folder)[:-keep]:
+    """Delete all but the newest `keep` step checkpoints (best.safetensors is never touched).
+
+    The newest checkpoint with finite weights is always spared, even when it is older than the
+    last `keep`, so a run whose weights went NaN can still be resumed from before that.
+    """
+    found = list_checkpoints(folder)
+    doomed, kept = found[:-keep], found[-keep:]
+    if doomed and not any(is_finite(p) for _, p in reversed(kept)):
+        spare = next((p for _, p in reversed(doomed) if is_finite(p)), None)
+        doomed = [(s, p) for s, p in doomed if p != spare]
+    for _, p in doomed:
         p.unlink(missing_ok=True)
     for stale in Path(folder).glob(".tmp-*"):  # leftovers of a process killed mid-write
         stale.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """TrainState <-> checkpoint file. Restores weights, optimizers, EMA, counters, RNG, loader."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -8,7 +9,7 @@ import torch
 
 from .. import __version__
 from ..config import Config
-from ..errors import CheckpointError
+from ..errors import CheckpointError, NonFiniteError
 from ..io import checkpoint as ckpt
 from .state import TrainState
 
@@ -28,8 +29,13 @@ def save_state(path: Path, state: TrainState, cfg: Config, loader_state: dict[st
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
             tensors[f"rng.cuda.{i}"] = s
+    bad = ckpt.non_finite(tensors)
+    if bad:  # a NaN run must not push its last good checkpoints out of the kept ones
+        raise NonFiniteError(f"step {state.step}: {len(bad)} tensors are NaN or infinite ({', '.join(bad[:3])}), "
+                             f"so {path.name} was not written; the checkpoints before it in {path.parent} are kept")
     meta = {
         "artistry_version": __version__,
+        "finite": True,
         "config": cfg.to_dict(),
         "step": state.step,
         "images_seen": state.images_seen,
@@ -94,7 +100,18 @@ def restore_state(path: Path, state: TrainState) -> dict[str, Any]:
     state.elapsed = float(meta["elapsed"])
     state.extra = dict(meta.get("extra", {}))
     torch.set_rng_state(tensors["rng.torch"])
-    cuda_states = [tensors[k] for k in sorted(t for t in tensors if t.startswith("rng.cuda."))]
-    if cuda_states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(cuda_states)
+    _restore_cuda_rng(tensors, path)
     return meta
+
+
+def _restore_cuda_rng(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Per-GPU RNG states in device order (rng.cuda.10 after rng.cuda.2), as many as there are GPUs."""
+    keys = sorted((k for k in tensors if k.startswith("rng.cuda.")), key=lambda k: int(k.rsplit(".", 1)[1]))
+    if not keys or not torch.cuda.is_available():
+        return
+    gpus = torch.cuda.device_count()
+    if len(keys) > gpus:
+        print(f"warning: {path} holds random states for {len(keys)} GPUs and this machine has {gpus}; "
+              f"only the first {gpus} are restored, so the run will not repeat bit for bit", file=sys.stderr)
+    for i, k in enumerate(keys[:gpus]):
+        torch.cuda.set_rng_state(tensors[k], i)

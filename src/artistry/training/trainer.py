@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +12,8 @@ import torch
 
 from ..config import Config
 from ..data.loader import BatchLoader
+from ..errors import StorageError
+from ..io.metrics import METRICS_FILE, append_record
 from ..losses.base import Loss
 from .callbacks.base import Callback
 from .checkpointing import save_state
@@ -32,10 +34,11 @@ class Trainer:
         loader: deterministic batch iterator over the prepared dataset.
         callbacks: periodic work, called in order.
         runtime: device, precision and autocast (a bare device means fp32 there).
+        stop: a stop request from any thread; the loop finishes its step, checkpoints and returns.
     """
 
     def __init__(self, cfg: Config, run_dir: Path, state: TrainState, loss: Loss, loader: BatchLoader,
-                 callbacks: list[Callback], runtime: Runtime | torch.device):
+                 callbacks: list[Callback], runtime: Runtime | torch.device, stop: threading.Event | None = None):
         self.cfg, self.run_dir, self.state, self.loss = cfg, Path(run_dir), state, loss
         self.runtime = runtime if isinstance(runtime, Runtime) else Runtime(torch.device(runtime))
         self.device = self.runtime.device
@@ -44,6 +47,7 @@ class Trainer:
         self.images_before_step = state.images_seen
         self.elapsed_before_step = state.elapsed
         self.stop_reason: str | None = None
+        self.stop_event = stop if stop is not None else threading.Event()  # signal handlers only set it
         self._session_start = 0.0
         self._elapsed_at_start = state.elapsed
         self._paused = 0.0  # seconds of one-off setup (e.g. real-image features) not charged to the budget
@@ -104,8 +108,7 @@ class Trainer:
         """Append one JSON line to metrics.jsonl, stamped with the counters."""
         s = self.state
         full = {"step": s.step, "images_seen": s.images_seen, "elapsed": round(s.elapsed, 3), **record}
-        with open(self.run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(full) + "\n")
+        append_record(self.run_dir / METRICS_FILE, full)
 
     def save_checkpoint(self, path: Path) -> None:
         """Write the complete state atomically to `path`."""
@@ -128,7 +131,10 @@ class Trainer:
             for cb in self.callbacks:
                 cb.on_train_start(self)
             while self.stop_reason is None:
-                # 1. stop when the budget is spent (the clock includes the last step's callbacks)
+                # 1. stop on request (Ctrl-C, SIGTERM, another thread) or when the budget is spent
+                if self.stop_event.is_set():
+                    self.stop_reason = "interrupted"
+                    break
                 self._update_elapsed()
                 reason = self.budget_left()
                 if reason:
@@ -147,16 +153,35 @@ class Trainer:
                 self.elapsed_before_step = self.state.elapsed
             for cb in self.callbacks:
                 cb.on_train_end(self)
+        except OSError as e:  # a full disk or an I/O error: atomic writes left the last checkpoint intact
+            raise self._storage_error(e) from None
         finally:
             self._restore_signal_handlers(old_handlers)
         return self.stop_reason
 
+    def _storage_error(self, e: OSError) -> StorageError:
+        """One message for a failed write: where, why, the space a checkpoint needs, how to resume."""
+        from ..io.checkpoint import list_checkpoints
+
+        where = Path(e.filename).parent if e.filename else self.run_dir
+        saved = list_checkpoints(self.run_dir / "checkpoints")
+        if saved:
+            step, last = saved[-1]
+            need = last.stat().st_size
+            keep = (f"The newest checkpoint (step {step}, {last}) is intact. Free at least "
+                    f"{need / 2**20:.1f} MiB there (one checkpoint) and resume with: "
+                    f"artistry train --resume {self.run_dir}")
+        else:
+            keep = "No checkpoint was written yet: free some space and start the run again."
+        return StorageError(f"training stopped at step {self.state.step}: cannot write to {where}: "
+                            f"{e.strerror or e}. {keep}")
+
     # --- Ctrl-C / SIGTERM: finish the step, checkpoint, exit cleanly --------------------------
     def _install_signal_handlers(self):
         def handler(signum, frame):
-            if self.stop_reason == "interrupted":  # second Ctrl-C: stop right now
+            if self.stop_event.is_set():  # second Ctrl-C: stop right now
                 raise KeyboardInterrupt
-            self.stop_reason = "interrupted"
+            self.stop_event.set()
             print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)",
                   file=sys.stderr, flush=True)
 

@@ -16,7 +16,7 @@ still ends on time.
 """
 from __future__ import annotations
 
-import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ...io.images import tensor_to_uint8
+from ...io.metrics import METRICS_FILE, read_records
 from .base import Callback, crossed
 
 METRICS = ("fid", "kid")
@@ -159,6 +160,10 @@ class Evaluate(Callback):
 
     def _keep_best(self, trainer, report: dict) -> None:
         value = report["fid"] if self.metric == "fid" else report["kid"]["mean"]
+        if not math.isfinite(value):  # NaN compares False with everything: it would win the comparison below
+            print(f"eval: {self.metric} is {value} at step {trainer.state.step}; the best checkpoint is kept",
+                  file=sys.stderr)
+            return
         best = trainer.state.extra.get(STATE_KEY)
         comparable = best and (best.get("metric"), best.get("n"), best.get("protocol")) == \
             (self.metric, self.n, self.protocol)
@@ -214,9 +219,7 @@ def _scalars(report: dict) -> dict:
 
 def plot_eval(run_dir: Path) -> Path | None:
     """eval/metrics.png: FID, KID and precision/recall/coverage against thousands of images seen."""
-    path = Path(run_dir) / "metrics.jsonl"
-    records = [r for r in (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-               if isinstance(r.get("eval"), dict)] if path.is_file() else []
+    records = [r for r in read_records(Path(run_dir) / METRICS_FILE) if isinstance(r.get("eval"), dict)]
     if not records:
         return None
     import matplotlib

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 from pathlib import Path
 
@@ -84,10 +83,8 @@ def build_timelapse(run_dir: Path) -> Path | None:
 
 def plot_losses(run_dir: Path) -> Path | None:
     """losses.png: every logged `loss*` scalar (and other scalars) against images seen."""
-    path = Path(run_dir) / "metrics.jsonl"
-    if not path.is_file():
-        return None
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    from ...io.metrics import METRICS_FILE, read_records
+    records = read_records(Path(run_dir) / METRICS_FILE)
     series: dict[str, tuple[list[float], list[float]]] = {}
     for r in records:
         for k, v in r.items():
