@@ -119,10 +119,12 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
     grids = budget_every(cfg, t.sample_every, GRID_SHARE, len(dataset.images))
     from .training.callbacks.adaptive_augment import AdaptiveAugment
     from .training.callbacks.evaluate import evaluate_callback
+    from .training.callbacks.nonfinite_guard import NonFiniteGuard
     cbs: list[Callback | None] = [
         AdaptiveAugment(model.augment, t.ada_target, t.ada_kimg) if t.ada_target else None,  # extends the logs
         ProgressBar() if progress else None,
-        MetricsLog(), SampleGrids(grids), CollapseAlarm(grids),
+        MetricsLog(), NonFiniteGuard(),  # before anything saves: a broken state rolls back first
+        SampleGrids(grids), CollapseAlarm(grids),
         evaluate_callback(cfg, dataset),  # before the checkpointer: the final state is evaluated, then saved
         Checkpointer(budget_every(cfg, t.checkpoint_every, CHECKPOINT_SHARE, len(dataset.images)), t.keep)]
     cbs = [c for c in cbs if c is not None]

@@ -75,6 +75,8 @@ def test_full_disk_while_logging_is_one_line_from_the_cli(tiny_config, monkeypat
         return real(path, record)
     real = trainer_module.append_record
     monkeypatch.setattr(trainer_module, "append_record", log_then_fill)
+    from artistry.training.callbacks import metrics_log
+    monkeypatch.setattr(metrics_log, "MIN_SECONDS", 0.0)  # a record every 10 steps: the first at step 10
     cfg = tiny_config
     argv = ["train", cfg.data.path, "--size", "32", "--ngf", "8", "--ndf", "8", "--nz", "16", "--batch", "8",
             "--precision", "fp32", "--n-samples", "4", "--steps", "40", "--quiet", "--name", "t",

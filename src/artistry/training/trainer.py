@@ -17,6 +17,7 @@ from ..io.metrics import METRICS_FILE, append_record
 from ..losses.base import Loss
 from .callbacks.base import Callback
 from .checkpointing import save_state
+from .callbacks.nonfinite_guard import learning_rate_factor
 from .schedules import lr_scale, set_learning_rates
 from .state import TrainState, ema_beta
 from ..runtime import Runtime
@@ -110,6 +111,32 @@ class Trainer:
         full = {"step": s.step, "images_seen": s.images_seen, "elapsed": round(s.elapsed, 3), **record}
         append_record(self.run_dir / METRICS_FILE, full)
 
+    def rollback(self, at_most: int | None = None) -> int | None:
+        """Restore the newest readable checkpoint of step `at_most` or earlier (every one holds
+        finite weights), else the oldest one kept, loader position and RNG included; returns its
+        step, or None when there is none.
+
+        The budget's clock keeps running: time spent before the rollback stays spent.
+        """
+        from ..errors import CheckpointError
+        from ..io.checkpoint import list_checkpoints
+        from .checkpointing import restore_state
+
+        found = list_checkpoints(self.run_dir / "checkpoints")
+        before = [c for c in found if at_most is None or c[0] <= at_most]
+        after = [c for c in found if c not in before]
+        for step, path in list(reversed(before)) + after:
+            try:
+                meta = restore_state(path, self.state)
+            except CheckpointError as e:
+                print(f"warning: skipping unreadable checkpoint: {e}", file=sys.stderr)
+                continue
+            self.loader.load_state_dict(meta["loader"])
+            self.state.skipped = None
+            self.images_before_step = self.state.images_seen
+            return step
+        return None
+
     def save_checkpoint(self, path: Path) -> None:
         """Write the complete state atomically to `path`."""
         save_state(path, self.state, self.cfg, self.loader.state_dict())
@@ -141,8 +168,10 @@ class Trainer:
                     self.stop_reason = reason
                     break
                 # 2. one optimisation step (all phases of the loss)
-                if lr_tail:
-                    set_learning_rates(self.state.optimizers, o.lr_g, o.lr_d, lr_scale(self.progress(), lr_tail))
+                factor = learning_rate_factor(self.state)  # < 1 after a non-finite rollback
+                if lr_tail or factor != 1.0:
+                    scale = lr_scale(self.progress(), lr_tail) * factor
+                    set_learning_rates(self.state.optimizers, o.lr_g, o.lr_d, scale)
                 self.images_before_step = self.state.images_seen
                 logs, _ = train_step(self.state, phases, next_batch, autocast, beta)
                 self._update_elapsed()

@@ -8,6 +8,9 @@ import torch
 from .base import Callback
 
 
+MIN_SECONDS = 1.0  # between records: a GPU at 150 steps/s would otherwise write 15 lines a second
+
+
 class MetricsLog(Callback):
     """One metrics.jsonl record per `every_steps` steps, and at most one per `min_seconds`.
 
@@ -16,8 +19,9 @@ class MetricsLog(Callback):
     6 ms.
     """
 
-    def __init__(self, every_steps: int = 10, min_seconds: float = 1.0):
-        self.every, self.min_seconds = every_steps, min_seconds
+    def __init__(self, every_steps: int = 10, min_seconds: float | None = None):
+        self.every = every_steps
+        self.min_seconds = MIN_SECONDS if min_seconds is None else min_seconds
         self._sums: dict[str, torch.Tensor | float] = {}
         self._count = 0
         self._t0 = time.monotonic()
