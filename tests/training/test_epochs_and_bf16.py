@@ -11,7 +11,8 @@ from artistry.cli.main import app
 from artistry.config import Config, resolve
 from artistry.io import checkpoint as ckpt
 from artistry.training.state import TrainState, build_optimizers
-from artistry.training.step import autocast_for, train_step
+from artistry.runtime import Runtime
+from artistry.training.step import train_step
 
 
 def test_epochs_budget_counts_passes_over_the_images_and_extends_on_resume(tiny_config, monkeypatch):
@@ -40,7 +41,8 @@ def test_a_bf16_step_computes_in_bf16_and_keeps_fp32_weights_and_optimizer_state
     cfg = resolve(cfg)
     torch.manual_seed(0)
     cpu = torch.device("cpu")
-    model, loss = build_model(cfg, cpu)
+    runtime = Runtime(cpu, "bf16", channels_last=True)
+    model, loss = build_model(cfg, runtime)
     state = TrainState(model, build_optimizers(cfg, model), None, torch.zeros(1, 8), torch.zeros(1, 3, 32, 32))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     seen = []
@@ -48,9 +50,9 @@ def test_a_bf16_step_computes_in_bf16_and_keeps_fp32_weights_and_optimizer_state
         conv = next(m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
         conv.register_forward_hook(lambda m, i, out: seen.append(out.dtype))
     real = torch.rand(4, 3, 32, 32) * 2 - 1
-    logs, drawn = train_step(state, loss.phases(), lambda: real, lambda: autocast_for(cpu, "bf16"), None)
+    logs, drawn = train_step(state, loss.phases(), lambda: real, runtime.autocast, None)
     assert seen and set(seen) == {torch.bfloat16}
-    assert drawn == 4 and logs and all(math.isfinite(v) for v in logs.values())
+    assert drawn == 4 and logs and all(math.isfinite(float(v)) for v in logs.values())
     assert all(p.dtype == torch.float32 for p in model.parameters())
     changed = [k for k, v in model.state_dict().items() if v.is_floating_point() and not torch.equal(v, before[k])]
     assert any(k.startswith("G.") for k in changed) and any(k.startswith("D.") for k in changed)

@@ -61,8 +61,8 @@ def guarded(monkeypatch):
     guard = GuardedCallbacks(monkeypatch)
     real_trainer = api.Trainer
 
-    def trainer_with_guarded_callbacks(cfg, run_dir, state, loss, loader, callbacks, runtime):
-        return real_trainer(cfg, run_dir, state, loss, loader, [guard.wrap(c) for c in callbacks], runtime)
+    def trainer_with_guarded_callbacks(cfg, run_dir, state, loss, loader, callbacks, runtime, **kwargs):
+        return real_trainer(cfg, run_dir, state, loss, loader, [guard.wrap(c) for c in callbacks], runtime, **kwargs)
 
     monkeypatch.setattr(api, "Trainer", trainer_with_guarded_callbacks)
     return guard
