@@ -9,12 +9,12 @@ ARTISTRY := $(VENV)/bin/artistry
 TORCH ?= torch==2.13.0
 DEMO_MINUTES ?= 6
 
-.PHONY: setup demo test bench-speed clean-demo
+.PHONY: setup demo test bench-speed clean-demo browser studio
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[eval,dev]"
+	$(PY) -m pip install --quiet -e ".[eval,studio,dev]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -28,8 +28,19 @@ demo: setup
 	echo "  training progress: $$run/samples/, $$run/timelapse.gif, $$run/losses.png" && \
 	echo "  more images:       $(ARTISTRY) generate $$run --n 64 --seed 100 --out my-images"
 
-test: setup
+# The studio's browser tests drive Debian's Chromium through its own chromedriver (nothing is
+# downloaded at test time). Installed here when missing and we may (root with apt-get).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: chromium/chromedriver missing and not root: the studio's browser tests will be skipped"; fi
+
+test: setup browser
 	$(PY) -m pytest
+
+studio: setup
+	$(ARTISTRY) studio
 
 bench-speed: setup
 	$(ARTISTRY) bench speed
