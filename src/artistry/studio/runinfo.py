@@ -222,10 +222,10 @@ class RunReader:
     @staticmethod
     def _status_without_job(run: Path, s: RunSummary) -> str:
         """Runs the studio did not start: recent metrics mean training; a spent budget, finished."""
-        if s.updated and time.time() - s.updated < RECENT_SECONDS:
-            return "training"
         cfg = s.extra.get("cfg") or {}
         p = progress(cfg, s.extra.get("last"), None)
         if p["fraction"] is not None and p["fraction"] >= 0.98:
             return "finished"
+        if s.updated and time.time() - s.updated < RECENT_SECONDS:
+            return "training"
         return "stopped" if (run / "checkpoints").is_dir() else "failed"
