@@ -28,6 +28,9 @@ from pathlib import Path
 
 RUNNER = Path(__file__).with_name("runner.py")
 ACTIVE = ("queued", "starting", "training")
+# Exit codes after Stop: 0 once training has begun (the trainer checkpoints and exits); killed by
+# the SIGTERM itself (or 130/143 from a shell) when Stop came while it was still starting up.
+STOPPED_CODES = (0, -signal.SIGTERM, 130, 143)
 
 
 @dataclass
@@ -163,7 +166,10 @@ class JobManager:
         if not launch:
             job.state = "cancelled" if stopped else "queued"
         elif job.exit_code is not None:
-            job.state = "failed" if job.exit_code != 0 else ("stopped" if stopped else "finished")
+            if stopped and job.exit_code in STOPPED_CODES:
+                job.state = "stopped"
+            else:
+                job.state = "finished" if job.exit_code == 0 else "failed"
         elif pid_alive(job.pid) or (not info and pid_alive(launch.get("runner_pid"))):
             job.state = "training" if info else "starting"
         elif not info and time.time() - launch.get("at", 0) < 10:
