@@ -167,6 +167,7 @@ def test_first_time_user_flow(browser, studio_url):
     find("#resume").click()
     wait(d, "the resumed run to finish", lambda: text(d, "#status") == "finished", timeout=90)
     wait(d, "the final step", lambda: text(d, "#step").replace(",", "") == str(step + 30))
+    assert text(d, "#fraction") == "100%" and text(d, "#budget") == f"{step + 30} steps"
     shot(d, "run")
     shot(d, "run-phone", phone=True)
 

@@ -95,6 +95,7 @@ def test_start_stop_resume_through_the_api(jobs_site):
     wait_for("the resumed run to finish", lambda: job_state(site, resumed)["state"] == "finished")
     st = site.get(f"/api/runs/{run}/state").json()
     assert st["status"] == "finished" and st["progress"]["step"] == step + 5
+    assert st["budget"] == f"{step + 5} steps" and st["progress"]["fraction"] == 1.0  # the resume's budget
     assert site.post(f"/api/runs/{run}/resume", json={"budget": "lots"}).status_code == 400
 
 

@@ -124,13 +124,23 @@ def evaluations(run: Path) -> list[dict]:
 
 def budget_text(cfg: dict) -> str:
     t = cfg.get("train", {})
-    if t.get("steps"):
-        return f"{t['steps']} steps"
-    if t.get("epochs"):
-        return f"{t['epochs']:g} epochs"
-    if t.get("max_minutes"):
-        return f"{t['max_minutes']:g} minutes"
+    for key, unit in (("steps", "steps"), ("epochs", "epochs"), ("max_minutes", "minutes")):
+        v = t.get(key)
+        if v:
+            return f"{int(v) if float(v).is_integer() else v} {unit}"
     return "?"
+
+
+BUDGET_FLAGS = {"--steps": "steps", "--epochs": "epochs", "--max-minutes": "max_minutes"}
+
+
+def with_budget(cfg: dict, args: list[str]) -> dict:
+    """cfg with the budget flags in `args` (a resume's `--steps N` etc.) replacing its budget."""
+    given = {BUDGET_FLAGS[a]: float(b) for a, b in zip(args, args[1:]) if a in BUDGET_FLAGS}
+    if not given:
+        return cfg
+    train = {**cfg.get("train", {}), "steps": None, "epochs": None, "max_minutes": None, **given}
+    return {**cfg, "train": train}
 
 
 def progress(cfg: dict, last: dict | None, n_images: int | None) -> dict:

@@ -62,9 +62,10 @@ class Studio:
         """Everything the Run page shows that changes while training."""
         s = self.summary(run)
         path = self.runs_dir / run
-        cfg = s.extra.get("cfg") or {}
-        manifest = runinfo.read_json(path / "manifest.json") or {}
         job = self.jobs.latest_for_run().get(run)
+        # A resume with a new budget trains to that budget (config.json keeps the first one)
+        cfg = runinfo.with_budget(s.extra.get("cfg") or {}, job.args if job and job.kind == "resume" else [])
+        manifest = runinfo.read_json(path / "manifest.json") or {}
         collapse = None
         records, _ = runinfo.read_metrics(path / "metrics.jsonl")
         evals_in_training = [r for r in records if isinstance(r.get("eval"), dict)]
@@ -75,7 +76,7 @@ class Studio:
                 break
         has_ckpt = any((path / "checkpoints").glob("step-*.safetensors")) if (path / "checkpoints").is_dir() else False
         return {
-            "run": run, "status": s.status, "family": s.family,
+            "run": run, "status": s.status, "family": s.family, "budget": runinfo.budget_text(cfg),
             "progress": runinfo.progress(cfg, s.extra.get("last"), manifest.get("count")),
             "samples": [{"images_seen": n, "url": f"/files/runs/{run}/samples/{f}"} for n, f in runinfo.samples(path)],
             "timelapse": f"/files/runs/{run}/timelapse.gif" if (path / "timelapse.gif").is_file() else None,

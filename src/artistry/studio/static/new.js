@@ -20,8 +20,8 @@
       });
       const list = $("#folders");
       list.replaceChildren();
-      if (d.parent !== null) list.append(item("⬑ up", () => open(root, d.parent)));
-      for (const f of d.folders) list.append(item(`📁 ${f}`, () => open(root, d.path ? `${d.path}/${f}` : f), f));
+      if (d.parent !== null) list.append(item("↑ up", () => open(root, d.parent)));
+      for (const f of d.folders) list.append(item(`▸ ${f}`, () => open(root, d.path ? `${d.path}/${f}` : f), f));
       $("#folder-info").textContent = d.images
         ? `${d.images} images directly in this folder (subfolders are included too). Training uses: ${d.abs}`
         : `No images directly in this folder; subfolders are searched too. Training uses: ${d.abs}`;

@@ -38,7 +38,9 @@
 
   function applyState(st) {
     const badge = $("#status");
+    if (badge.textContent !== st.status) say($("#message"), "");
     badge.textContent = st.status;
+    $("#budget").textContent = st.budget;
     badge.className = `badge ${st.status}`;
     const p = st.progress;
     $("#images").textContent = fmtInt(p.images_seen);
