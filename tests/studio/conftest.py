@@ -27,6 +27,11 @@ def tiny_cfg(images, tmp, steps=4) -> Config:
     return cfg
 
 
+@pytest.fixture
+def make_cfg():
+    return tiny_cfg
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A folder with data/ (24 PNGs) and runs/00000-tiny (4 steps, checkpoint, samples)."""

@@ -46,6 +46,22 @@ def test_post_processing_before_and_after(site):
     assert "dae" in site.get("/api/runs/00000-tiny/image.png?seed=0&post=denoise:00000-tiny").json()["error"]
 
 
+def test_denoise_with_a_dae_run(site, make_cfg):
+    cfg = make_cfg(site.root / "data" / "paintings", site.root, steps=2)
+    cfg.model.model, cfg.train.name = "dae", "dae"
+    dae = artistry.train(cfg, progress=False)
+    assert dae.name == "00001-dae"
+    assert "00001-dae" in site.get("/runs/00000-tiny/explore").text  # offered as a denoiser
+    r = site.get("/api/runs/00000-tiny/image.png?seed=2&post=denoise:00001-dae,bw")
+    assert r.status_code == 200
+    raw = artistry.load(site.root / "runs" / "00000-tiny").generate(1, seed=2)
+    from artistry.postprocess import to_bw
+    expected = to_bw(artistry.load(dae).denoise(raw))[0].transpose(1, 2, 0)
+    assert np.array_equal(pixels(r.content), expected)
+    assert site.post("/api/runs/00001-dae/generate", json={"n": 2}).status_code == 400  # a dae cannot sample
+    assert not site.get("/api/runs/00001-dae/state").json()["can_generate"]
+
+
 def test_latent_walk_frames_start_and_end_at_the_seeds(site):
     loaded = artistry.load(site.root / "runs" / "00000-tiny")
     a, b = loaded.generate(1, seed=3)[0], loaded.generate(1, seed=9)[0]

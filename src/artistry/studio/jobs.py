@@ -14,6 +14,7 @@ failed, and its run can be resumed from its last checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -181,7 +182,7 @@ class JobManager:
     # --- scheduling -------------------------------------------------------------------------------
     def tick(self) -> None:
         """Reap finished runners and start queued jobs while there is room."""
-        with self._lock:
+        with self._lock, self._file_lock():
             for job_id, child in list(self._children.items()):
                 if child.poll() is not None:
                     del self._children[job_id]
@@ -193,6 +194,18 @@ class JobManager:
                 if job.state == "queued":
                     self._launch(job)
                     running += 1
+
+    @contextlib.contextmanager
+    def _file_lock(self):
+        """Two studios on one runs folder must not both start the same queued job."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "w") as f:
+            try:
+                import fcntl
+                fcntl.flock(f, fcntl.LOCK_EX)
+            except ImportError:  # no fcntl (Windows): one studio per runs folder
+                pass
+            yield
 
     def _launch(self, job: Job) -> None:
         env = {**os.environ, **(self.env or {})}

@@ -74,6 +74,17 @@ def last_record(path: Path, tail_bytes: int = 16384) -> dict | None:
     return None
 
 
+def tail_records(path: Path, tail_bytes: int = 256 * 1024) -> list[dict]:
+    """The complete records in the last `tail_bytes` of a metrics.jsonl."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return []
+    start = max(0, size - tail_bytes)
+    records, _ = read_metrics(path, start)
+    return records[1:] if start else records  # the first line may be cut
+
+
 def read_metrics(path: Path, offset: int = 0, limit_bytes: int = 4 << 20) -> tuple[list[dict], int]:
     """Complete records of metrics.jsonl from byte `offset`; returns them and the next offset."""
     try:

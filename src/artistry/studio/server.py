@@ -67,9 +67,7 @@ class Studio:
         cfg = runinfo.with_budget(s.extra.get("cfg") or {}, job.args if job and job.kind == "resume" else [])
         manifest = runinfo.read_json(path / "manifest.json") or {}
         collapse = None
-        records, _ = runinfo.read_metrics(path / "metrics.jsonl")
-        evals_in_training = [r for r in records if isinstance(r.get("eval"), dict)]
-        for r in reversed(records):
+        for r in reversed(runinfo.tail_records(path / "metrics.jsonl")):
             if "collapse" in r:
                 collapse = {k: r.get(k) for k in ("step", "images_seen", "collapse", "diversity_d",
                                                    "diversity_px", "near_dup")}
@@ -81,7 +79,6 @@ class Studio:
             "samples": [{"images_seen": n, "url": f"/files/runs/{run}/samples/{f}"} for n, f in runinfo.samples(path)],
             "timelapse": f"/files/runs/{run}/timelapse.gif" if (path / "timelapse.gif").is_file() else None,
             "collapse": collapse, "evals": runinfo.evaluations(path),
-            "evals_in_training": len(evals_in_training),
             "can_stop": bool(job and job.state in ("queued", "starting", "training")),
             "can_resume": has_ckpt and s.status in ("stopped", "failed", "finished"),
             "can_generate": has_ckpt and s.model != "dae",
@@ -199,7 +196,11 @@ def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None,
                 records, offset = runinfo.read_metrics(path / "metrics.jsonl", offset)
                 if records:
                     yield _sse("metrics", {"records": records, "offset": offset})
-                state = await run_in_threadpool(studio.state, run)
+                try:
+                    state = await run_in_threadpool(studio.state, run)
+                except HTTPException:  # the run folder went away
+                    yield _sse("gone", {"run": run})
+                    return
                 if state != last:
                     yield _sse("state", state)
                     last, quiet = state, 0

@@ -84,6 +84,7 @@
     const es = new EventSource(`/api/runs/${encodeURIComponent(run)}/events?offset=${offset}`);
     es.addEventListener("metrics", (ev) => { const d = JSON.parse(ev.data); offset = d.offset; addRecords(d.records); });
     es.addEventListener("state", (ev) => applyState(JSON.parse(ev.data)));
+    es.addEventListener("gone", () => { es.close(); es.onerror = null; say($("#message"), "This run's folder is gone.", true); });
     es.onerror = () => { es.close(); setTimeout(connect, 2000); };
   }
 
