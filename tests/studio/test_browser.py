@@ -187,6 +187,14 @@ def test_first_time_user_flow(browser, studio_url):
     time.sleep(0.5)  # the browser renames the file when it is complete
     assert len(zipfile.ZipFile(zips[0]).namelist()) == 8
 
+    # post-processing shows each image before and after
+    find("#bw").click()
+    find("#n").clear()
+    find("#n").send_keys("4")
+    find("#generate").click()
+    wait(d, "4 before/after pairs", lambda: d.execute_script(
+        "return [...document.querySelectorAll('#images .pair img')].filter(i => i.complete && i.naturalWidth > 0).length") == 8)
+
     # 5. A latent walk with a frame slider
     find("#walk-frames").clear()
     find("#walk-frames").send_keys("8")

@@ -131,3 +131,16 @@ def test_stop_cancels_a_queued_job(jobs_site):
     assert site.get("/api/runs/00000-tiny/state").json()["status"] == "stopped"
     assert site.get("/api/jobs").json()[0]["state"] == "cancelled"
     assert site.get("/api/jobs/nonsense").status_code == 404
+
+
+def test_a_training_that_cannot_start_says_why(jobs_site):
+    site = jobs_site
+    few = site.root / "data" / "few"
+    few.mkdir()
+    for name in ("x.png", "y.png"):
+        (few / name).write_bytes((site.root / "data" / "paintings" / "a" / "img000.png").read_bytes())
+    job_id = site.post("/api/jobs", json={**form("few"), "path": "few"}).json()["job"]["id"]
+    job = wait_for("the job to fail", lambda: (j := job_state(site, job_id))["state"] == "failed" and j)
+    assert job["run"] is None and job["exit_code"] == 1
+    assert "artistry train: error:" in job["log"] and "2 usable image(s)" in job["log"]  # the CLI's message
+    assert "Traceback" not in job["log"]

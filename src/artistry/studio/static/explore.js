@@ -24,6 +24,7 @@
     say($("#message"), "Generating…");
     try {
       const d = await api("POST", `${base}/generate`, { seed, n, post: p });
+      $("#images").classList.toggle("pairs", !!p);
       $("#images").replaceChildren(...d.images.map((im) => {
         const fig = document.createElement("figure");
         fig.dataset.seed = im.seed;
