@@ -171,7 +171,8 @@ class JobManager:
                 job.state = "stopped"
             else:
                 job.state = "finished" if job.exit_code == 0 else "failed"
-        elif pid_alive(job.pid) or (not info and pid_alive(launch.get("runner_pid"))):
+        elif pid_alive(job.pid) or pid_alive(launch.get("runner_pid")):
+            # the runner outlives the trainer only to record its exit code, a moment later
             job.state = "training" if info else "starting"
         elif not info and time.time() - launch.get("at", 0) < 10:
             job.state = "starting"  # the runner is still being exec'd

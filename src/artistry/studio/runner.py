@@ -37,6 +37,16 @@ def find_new_run(runs_dir: Path, name: str, before: set[str]) -> str | None:
 
 def main(jobs_dir: str, job_id: str) -> int:
     jobs = Path(jobs_dir)
+    child = None
+    stop = []
+
+    def forward(signum, frame):  # Stop: the trainer checkpoints and exits
+        stop.append(signum)
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+
     req = json.loads((jobs / f"{job_id}.json").read_text())
     runs_dir = Path(req["runs_dir"])
     before = set(os.listdir(runs_dir)) if runs_dir.is_dir() else set()
@@ -46,14 +56,10 @@ def main(jobs_dir: str, job_id: str) -> int:
         log.flush()
         child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                  cwd=req.get("cwd") or None)
+    if stop:  # Stop came while the trainer was being started
+        child.send_signal(signal.SIGTERM)
     info = {"pid": child.pid, "runner_pid": os.getpid(), "run": req.get("run"), "started": time.time()}
     write_json(jobs / f"{job_id}.run.json", info)
-
-    def forward(signum, frame):
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
 
     while child.poll() is None:
         if info["run"] is None and (found := find_new_run(runs_dir, req["name"], before)):
