@@ -144,6 +144,7 @@ def test_first_time_user_flow(browser, studio_url):
     wait(d, "the resolved config", lambda: '"ngf": 8' in text(d, "#config"))
     assert '"size": 32' in text(d, "#config") and '"steps": 100000' in text(d, "#config")
     shot(d, "new-run")
+    shot(d, "new-run-phone", phone=True)
     find("#start").click()
     wait(d, "the run page", lambda: "/runs/00001-browser" in d.current_url, timeout=60)
 
@@ -206,6 +207,7 @@ def test_first_time_user_flow(browser, studio_url):
     assert "frame 6 of 8" in text(d, "#walk-label")
     d.execute_script("window.scrollTo(0, 0)")
     shot(d, "explore")
+    shot(d, "explore-phone", phone=True)
 
     # 6. The runs list and the comparison
     d.get(url)

@@ -183,6 +183,8 @@ class JobManager:
     # --- scheduling -------------------------------------------------------------------------------
     def tick(self) -> None:
         """Reap finished runners and start queued jobs while there is room."""
+        if not self.dir.is_dir():  # no job was ever submitted here
+            return
         with self._lock, self._file_lock():
             for job_id, child in list(self._children.items()):
                 if child.poll() is not None:
