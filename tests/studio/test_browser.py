@@ -33,7 +33,7 @@ def browser(tmp_path_factory):
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must run the browser tests: {msg}")
         pytest.skip(msg)
-    selenium = pytest.importorskip("selenium")  # noqa: F841
+    pytest.importorskip("selenium")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common import selenium_manager

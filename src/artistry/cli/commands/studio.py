@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ...errors import ConfigError
 
     try:
+        import jinja2  # noqa: F401  (the studio's other packages; a clear message when missing)
         import starlette  # noqa: F401
         import uvicorn
     except ModuleNotFoundError:
