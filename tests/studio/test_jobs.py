@@ -96,6 +96,8 @@ def test_start_stop_resume_through_the_api(jobs_site):
     st = site.get(f"/api/runs/{run}/state").json()
     assert st["status"] == "finished" and st["progress"]["step"] == step + 5
     assert st["budget"] == f"{step + 5} steps" and st["progress"]["fraction"] == 1.0  # the resume's budget
+    log = (site.root / "runs" / run / "train.log").read_text()
+    assert log.count("$ artistry train") == 2 and f"--resume {site.root / 'runs' / run}" in log
     assert site.post(f"/api/runs/{run}/resume", json={"budget": "lots"}).status_code == 400
 
 

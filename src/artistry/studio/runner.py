@@ -4,7 +4,7 @@
 
 Reads JOB_ID.json, starts `python -m artistry train ARGS` with its output in JOB_ID.log, and
 records in JOB_ID.run.json the training pid, the run directory once the trainer creates it, and
-finally the exit code. It runs in its own session, so it and the training outlive the studio and
+finally the exit code, after appending the output to RUN/train.log. It runs in its own session, so it and the training outlive the studio and
 the browser tab. SIGTERM/SIGINT are passed on to the trainer, which saves a checkpoint and exits.
 """
 from __future__ import annotations
@@ -68,6 +68,12 @@ def main(jobs_dir: str, job_id: str) -> int:
         time.sleep(0.2)
     if info["run"] is None:
         info["run"] = find_new_run(runs_dir, req["name"], before)
+    if info["run"]:  # keep the output with the run too (RUN/train.log, one block per job)
+        try:
+            with open(runs_dir / info["run"] / "train.log", "ab") as out:
+                out.write((jobs / f"{job_id}.log").read_bytes())
+        except OSError:
+            pass
     info.update(exit_code=child.returncode, ended=time.time())
     write_json(jobs / f"{job_id}.run.json", info)
     return 0
