@@ -10,12 +10,12 @@ ARTISTRY := $(VENV)/bin/artistry
 TORCH ?= torch==2.13.0
 DEMO_MINUTES ?= 6
 
-.PHONY: setup demo test lint bench-speed clean-demo
+.PHONY: setup demo test lint browser studio bench-speed clean-demo
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e ".[eval,dev]"
+	$(PY) -m pip install --quiet -e ".[eval,studio,dev]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -31,13 +31,24 @@ demo: setup
 
 LINTED := src tests benchmarks scripts
 
+# The studio's browser tests drive Debian's Chromium through its own chromedriver (nothing is
+# downloaded at test time). Installed here when missing and we may (root with apt-get).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: chromium/chromedriver missing and not root: the studio's browser tests will be skipped"; fi
+
 # The lint check runs first: it takes a second, the tests take minutes.
-test: lint
+test: lint browser
 	$(PY) -m pytest
 
 lint: setup
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
+
+studio: setup
+	$(ARTISTRY) studio
 
 bench-speed: setup
 	$(ARTISTRY) bench speed
