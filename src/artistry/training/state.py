@@ -46,9 +46,10 @@ def build_optimizers(cfg: Config, model: GenerativeModel) -> dict[str, torch.opt
     """One optimizer per parameter group; G uses --lr-g, every other group --lr-d.
 
     Adam runs fused (one kernel for every parameter) where PyTorch has the fused kernel (CPU and
-    CUDA): on a GPU a launch per parameter and operation dominates a small network's step, on a
-    CPU it measured 1.5-4x faster than the for-loop and foreach paths; and the fused kernel can
-    skip a non-finite step on the device (step.py). RMSprop takes the multi-tensor path.
+    CUDA): on a GPU a launch per parameter and operation dominates a small network's step; on a
+    CPU the optimizer step alone measured 1.5-4x faster than the for-loop and foreach paths
+    (busy 2-core EPYC), though the whole step is within noise of before; and the fused kernel
+    can skip a non-finite step on the device (step.py). RMSprop takes the multi-tensor path.
     """
     o = cfg.optim
     out = {}
