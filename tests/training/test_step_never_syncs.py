@@ -65,9 +65,9 @@ def test_the_meta_device_does_catch_a_host_sync():
     """What makes the test above able to fail: a value read on the host raises on meta."""
     x = torch.zeros(3, device="meta").sum()
     for read in (float, bool, lambda t: t.item(), lambda t: t.tolist()):
-        with pytest.raises(Exception):
+        with pytest.raises((RuntimeError, NotImplementedError)):
             read(x)
-    with pytest.raises(Exception):
+    with pytest.raises((RuntimeError, NotImplementedError)):
         torch.zeros(3, device="meta")[torch.zeros(3, device="meta") > 0]  # a data-dependent shape
 
 
