@@ -129,6 +129,9 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         Checkpointer(budget_every(cfg, t.checkpoint_every, CHECKPOINT_SHARE, len(dataset.images)), t.keep)]
     cbs = [c for c in cbs if c is not None]
     cbs += list(callbacks)
+    if progress:
+        print(f"training on {runtime.describe()}" + (" (dataset in device memory)" if loader.resident else ""),
+              file=sys.stderr)
     trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, runtime, stop=stop)
     trainer.fit()
     return run_dir
