@@ -1,7 +1,8 @@
 """One rank of a test run: `python dist_worker.py JOB_JSON`, under RANK/WORLD_SIZE set by the test.
 
 JOB: {"config": dict | null, "resume": run dir | null, "overrides": dict, "die_at": step | null,
-"audit": folder}. A rank other than 0 records every file it opens for writing, renames or creates
+"term_at": step | null, "audit": folder}; rank 1 exits abruptly at step die_at, or gets a SIGTERM
+during step term_at. A rank other than 0 records every file it opens for writing, renames or creates
 under `audit`; the last stdout line is a JSON report {"rank", "run_dir", "writes"}.
 """
 import json
@@ -33,17 +34,21 @@ def main() -> int:
 
     if rank > 0:
         sys.addaudithook(audit)
-    if job.get("die_at") is not None and rank == 1:  # this rank vanishes mid-run, as a crash would
+    if rank == 1 and (job.get("die_at") is not None or job.get("term_at") is not None):
+        import signal
+
         import artistry.training.trainer as trainer_module
 
         real_step = trainer_module.train_step
 
-        def dying_step(state, *args, **kwargs):
-            if state.step >= job["die_at"]:
-                os._exit(3)
+        def step(state, *args, **kwargs):
+            if job.get("die_at") is not None and state.step >= job["die_at"]:
+                os._exit(3)  # this rank vanishes mid-run, as a crash or an OOM kill would
+            if state.step == job.get("term_at"):
+                os.kill(os.getpid(), signal.SIGTERM)  # a stop request reaching this rank alone
             return real_step(state, *args, **kwargs)
 
-        trainer_module.train_step = dying_step
+        trainer_module.train_step = step
 
     from artistry import api
     from artistry.errors import ArtistryError

@@ -85,13 +85,18 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
     runtime = resolve_runtime(cfg)
     shard = distributed.init(runtime.device.type)  # one process: rank 0 of 1, nothing to join
     try:
-        return _train(cfg, runtime, shard, resume, callbacks, progress, stop)
+        run_dir = _train(cfg, runtime, shard, resume, callbacks, progress, stop)
     except RuntimeError as e:  # a collective failed: another rank died, hung or lost its connection
         if not shard.active or isinstance(e, torch.OutOfMemoryError):
+            distributed.teardown()
             raise
+        distributed.abandon()
         raise DistributedError(distributed.lost_peer_message(e)) from None
-    finally:
+    except BaseException:
         distributed.teardown()
+        raise
+    distributed.teardown()
+    return run_dir
 
 
 def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Path:

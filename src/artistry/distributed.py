@@ -35,6 +35,7 @@ Batch statistics across ranks (each rank sees global_batch / world images):
 """
 from __future__ import annotations
 
+import atexit
 import datetime
 import os
 import sys
@@ -126,6 +127,20 @@ def teardown() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
     _SHARD, _CONTROL = Shard(), None
+
+
+def abandon() -> None:
+    """After a failed collective: forget the broken group without the clean shutdown, which would
+    wait on (or abort over) a peer that is gone; the process exits soon after."""
+    global _SHARD, _CONTROL
+    _SHARD, _CONTROL = Shard(), None
+    atexit.register(_exit_now)  # gloo/NCCL threads of a broken group abort the interpreter's exit
+
+
+def _exit_now() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def barrier() -> None:
@@ -221,8 +236,13 @@ def lost_peer_message(error: BaseException) -> str:
     """One line for a collective that failed because another rank died or hung."""
     return (f"rank {_SHARD.rank}: another process of this run stopped or stopped answering "
             f"(waited at most {timeout_seconds():.0f} s; ARTISTRY_DIST_TIMEOUT sets it): "
-            f"{str(error).splitlines()[0] if str(error) else type(error).__name__}. "
+            f"{_first_words(error)}. "
             "Resume from the last checkpoint with: artistry train --resume RUN")
+
+
+def _first_words(error: BaseException, limit: int = 160) -> str:
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def note(message: str) -> None:

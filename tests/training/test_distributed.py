@@ -71,3 +71,87 @@ def test_two_processes_equal_one_and_resume_in_one(tiny_config, tmp_path):
     t2, m2 = _tensors(run_dir, STEPS)
     _assert_same_weights(t1, t2)
     assert (m2["images_seen"], m2["loader"]) == (m1["images_seen"], m1["loader"])
+
+
+def test_a_rank_that_dies_makes_the_others_exit_with_a_message(tiny_config, tmp_path):
+    """(d) rank 1 vanishes at step 2 (os._exit, as a crash or OOM kill would): rank 0 does not hang
+    on the next all-reduce but exits with one line that says what happened and how to go on."""
+    cfg = _config(tiny_config, tmp_path / "runs")
+    cfg.train.steps = 50
+    ranks = launch({"config": cfg.to_dict(), "audit": str(tmp_path), "die_at": 2}, world=2,
+                   extra_env={"ARTISTRY_DIST_TIMEOUT": "15"})
+    assert ranks[1]["rc"] == 3
+    assert ranks[0]["rc"] == 1, ranks[0]["stderr"][-2000:]
+    message = ranks[0]["stderr"].strip().splitlines()[-1]
+    assert message.startswith("error: rank 0: another process of this run stopped")
+    assert "artistry train --resume" in message and "Traceback" not in ranks[0]["stderr"]
+
+
+def test_each_rank_reads_its_slice_of_the_global_batch_and_counts_global_images():
+    import numpy as np
+
+    from artistry.data.loader import BatchLoader
+
+    images = np.random.default_rng(0).integers(0, 256, (20, 1, 2, 2), dtype=np.uint8)
+    one = BatchLoader(images, 6, seed=3, mirror=True)
+    ranks = [BatchLoader(images, 6, seed=3, mirror=True, shard=(r, 3)) for r in range(3)]
+    for _ in range(7):  # across an epoch boundary (3 batches of 6 per epoch of 20)
+        whole = next(one)
+        parts = [next(r) for r in ranks]
+        assert [p.shape[0] for p in parts] == [2, 2, 2]
+        assert torch.equal(torch.cat(parts), whole)
+        assert all(r.state_dict() == one.state_dict() for r in ranks)
+
+
+def test_a_batch_that_does_not_divide_over_the_processes_is_a_config_error():
+    from artistry.distributed import Shard, per_rank_batch
+    from artistry.errors import ConfigError
+
+    assert per_rank_batch(64, 2, Shard(1, 4)) == 16
+    with pytest.raises(ConfigError, match="--batch 30 does not divide over 4 processes"):
+        per_rank_batch(30, 1, Shard(0, 4))
+    with pytest.raises(ConfigError, match="not a multiple of --pack 4"):
+        per_rank_batch(16, 4, Shard(0, 8))
+
+
+def test_train_nproc_launches_torchrun_and_one_run_comes_out(tiny_config, tmp_path, capsys):
+    """`artistry train DIR --nproc 2` starts torchrun with two gloo processes: one run directory,
+    the global batch counted once per step, the usual closing lines from rank 0 only."""
+    from artistry.cli.main import app
+
+    runs = tmp_path / "runs"
+    code = app(["train", tiny_config.data.path, "--nproc", "2", "--size", "32", "--ngf", "8", "--ndf", "8",
+                "--nz", "16", "--batch", "8", "--steps", "2", "--precision", "fp32", "--n-samples", "4",
+                "--cache-dir", tiny_config.data.cache_dir, "--runs-dir", str(runs), "--quiet"])
+    assert code == 0
+    (run_dir,) = runs.iterdir()
+    _, meta = _tensors(run_dir, 2)
+    assert (meta["step"], meta["images_seen"]) == (2, 16)
+    assert app(["train", "--resume", str(run_dir), "--steps", "3", "--quiet"]) == 0  # and on in one process
+    assert _tensors(run_dir, 3)[1]["images_seen"] == 24
+
+
+def test_gpus_and_nproc_are_checked_before_anything_starts(tiny_config, capsys):
+    from artistry.cli.main import app
+
+    assert app(["train", tiny_config.data.path, "--nproc", "2", "--gpus", "2"]) == 1
+    assert "not both" in capsys.readouterr().err
+    assert app(["train", tiny_config.data.path, "--nproc", "0"]) == 1
+    assert "--nproc must be at least 1" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert app(["train", tiny_config.data.path, "--gpus", "2"]) == 1
+        assert "this machine has 0 CUDA GPUs" in capsys.readouterr().err
+
+
+def test_a_stop_on_one_rank_stops_every_rank_on_the_same_step_with_one_checkpoint(tiny_config, tmp_path):
+    """SIGTERM (or Ctrl-C) reaching rank 1 alone: the ranks agree before the next step, all stop
+    after the same step, and rank 0 writes one checkpoint of that step; both exit cleanly."""
+    cfg = _config(tiny_config, tmp_path / "runs")
+    cfg.train.steps = 50
+    cfg.train.checkpoint_every = 1000
+    ranks = launch({"config": cfg.to_dict(), "audit": str(tmp_path), "term_at": 2}, world=2)
+    assert [r["rc"] for r in ranks] == [0, 0], ranks[0]["stderr"][-1500:] + ranks[1]["stderr"][-1500:]
+    run_dir = Path(ranks[0]["report"]["run_dir"])
+    names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    assert names == [ckpt.checkpoint_name(3)]  # the step during which the signal came is finished
+    assert ranks[1]["report"]["writes"] == []
