@@ -40,8 +40,8 @@ import datetime
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.distributed as dist
@@ -170,6 +170,20 @@ def rows(draw: Callable[[int], torch.Tensor], n: int) -> torch.Tensor:
     if not _SHARD.active:
         return draw(n)
     return draw(n * _SHARD.world)[_SHARD.rank * n:(_SHARD.rank + 1) * n]
+
+
+def on_global_batch(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """`fn` (a per-image random transform too intricate for `rows`, e.g. the DAE's corruptions)
+    applied as one process would apply it to the global batch: x sits at this rank's rows of a
+    zero batch of the global size, and this rank keeps its rows of the result. Costs `world` times
+    the transform's work, so keep it for cheap transforms.
+    """
+    if not _SHARD.active:
+        return fn(x)
+    n = x.shape[0]
+    whole = x.new_zeros((n * _SHARD.world, *x.shape[1:]))
+    whole[_SHARD.rank * n:(_SHARD.rank + 1) * n] = x
+    return fn(whole)[_SHARD.rank * n:(_SHARD.rank + 1) * n]
 
 
 def broadcast_text(text: str | None) -> str:

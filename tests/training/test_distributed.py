@@ -8,7 +8,6 @@ import torch
 
 from artistry import api
 from artistry.io import checkpoint as ckpt
-
 from dist_launch import launch
 
 STEPS, HALF = 5, 3  # the many-process run stops at HALF, a one-process resume takes it to STEPS
@@ -155,3 +154,32 @@ def test_a_stop_on_one_rank_stops_every_rank_on_the_same_step_with_one_checkpoin
     names = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
     assert names == [ckpt.checkpoint_name(3)]  # the step during which the signal came is finished
     assert ranks[1]["report"]["writes"] == []
+
+
+@pytest.mark.parametrize("what", ["latents", "augment", "vae_noise", "dae_corruption"])
+def test_each_rank_gets_its_rows_of_what_one_process_draws(what, monkeypatch):
+    """Every per-image training draw, made on rank r of 2, is rows r of one process's draw for
+    the global batch (in-process: the shard is set by hand, no process group needed)."""
+    import artistry.distributed as distributed
+    from artistry.data.augment import DiffAugment
+    from artistry.data.corrupt import corrupt, parse_noise
+    from artistry.models.base import GenerativeModel
+    from artistry.models.vae import ConvVAE
+
+    x = torch.rand(8, 3, 16, 16) * 2 - 1
+    draws = {
+        "latents": lambda x: GenerativeModel(5, (3, 16, 16)).sample_latents(x.shape[0], "cpu"),
+        "augment": DiffAugment("color,translation,cutout", p=0.5),
+        "vae_noise": lambda x: ConvVAE.reparameterize(None, torch.zeros(x.shape[0], 7), torch.zeros(x.shape[0], 7)),
+        "dae_corruption": lambda x: distributed.on_global_batch(
+            lambda y: corrupt(y, parse_noise("gaussian:0.2,saltpepper:0.05,mask")), x),
+    }
+    torch.manual_seed(7)
+    whole = draws[what](x)
+    parts = []
+    for rank in range(2):
+        monkeypatch.setattr(distributed, "_SHARD", distributed.Shard(rank, 2))
+        torch.manual_seed(7)
+        parts.append(draws[what](x[rank * 4:(rank + 1) * 4]))
+    assert torch.equal(torch.cat(parts), whole)
+    assert not torch.equal(parts[0], parts[1])  # and the ranks' draws differ
