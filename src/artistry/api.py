@@ -87,7 +87,7 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
     try:
         run_dir = _train(cfg, runtime, shard, resume, callbacks, progress, stop)
     except RuntimeError as e:  # a collective failed: another rank died, hung or lost its connection
-        if not shard.active or isinstance(e, torch.OutOfMemoryError):
+        if not (shard.active and distributed.is_collective_error(e)):
             distributed.teardown()
             raise
         distributed.abandon()

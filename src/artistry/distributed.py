@@ -70,6 +70,7 @@ class Shard:
 
 _SHARD = Shard()  # set once by init(); one process per rank, so a module global is per rank
 _CONTROL = None   # the gloo group for host-side agreement
+_OWN_GROUP = False  # whether init() started the process group (and teardown() ends it)
 
 
 def from_env() -> Shard:
@@ -99,18 +100,20 @@ def init(device_type: str) -> Shard:
     The timeout bounds every wait: a rank that died or hangs makes the others fail with a message
     after at most ARTISTRY_DIST_TIMEOUT seconds (a dead rank's closed connection fails sooner).
     """
-    global _SHARD, _CONTROL
+    global _SHARD, _CONTROL, _OWN_GROUP
     shard = from_env()
-    if not shard.active or dist.is_initialized():
-        _SHARD = shard
+    _SHARD = shard
+    if not shard.active:
         return shard
     timeout = datetime.timedelta(seconds=timeout_seconds())
-    backend = "nccl" if device_type == "cuda" else "gloo"
-    if backend == "nccl":
-        torch.cuda.set_device(shard.local_rank)
-    dist.init_process_group(backend, timeout=timeout)
-    _CONTROL = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else dist.group.WORLD
-    _SHARD = shard
+    if not dist.is_initialized():  # else the caller's script joined the group already: use it
+        backend = "nccl" if device_type == "cuda" else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(shard.local_rank)
+        dist.init_process_group(backend, timeout=timeout)
+        _OWN_GROUP = True
+    on_host = dist.get_backend() == "gloo"
+    _CONTROL = dist.group.WORLD if on_host else dist.new_group(backend="gloo", timeout=timeout)
     return shard
 
 
@@ -123,10 +126,10 @@ def device_for(device: torch.device) -> torch.device:
 
 def teardown() -> None:
     """Leave the process group (after the last collective)."""
-    global _SHARD, _CONTROL
-    if dist.is_initialized():
+    global _SHARD, _CONTROL, _OWN_GROUP
+    if dist.is_initialized() and _OWN_GROUP:
         dist.destroy_process_group()
-    _SHARD, _CONTROL = Shard(), None
+    _SHARD, _CONTROL, _OWN_GROUP = Shard(), None, False
 
 
 def abandon() -> None:
@@ -244,6 +247,13 @@ class Control:
         main = torch.tensor([float(time_up), elapsed, progress], dtype=torch.float64)
         dist.broadcast(main, 0, group=_CONTROL)
         return bool(flags[0] > 0), bool(main[0] > 0), float(main[1]), float(main[2])
+
+
+def is_collective_error(error: BaseException) -> bool:
+    """Whether `error` came from a collective (a lost or silent peer), not from this rank's own work."""
+    if isinstance(error, getattr(dist, "DistError", ())):
+        return True
+    return any(word in str(error) for word in ("gloo", "NCCL", "c10d", "Connection closed", "timed out"))
 
 
 def lost_peer_message(error: BaseException) -> str:

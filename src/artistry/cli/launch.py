@@ -63,11 +63,18 @@ def launch_torchrun(args: argparse.Namespace) -> int:
     print(f"starting: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
     proc = subprocess.Popen(cmd, env=env)
     old = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signal.SIGTERM))
+    interrupted = False
     try:
         while True:
             try:
-                return proc.wait()
+                code = proc.wait()
+                break
             except KeyboardInterrupt:  # torchrun and the workers got the same Ctrl-C: wait for the checkpoint
-                continue
+                interrupted = True
     finally:
         signal.signal(signal.SIGTERM, old)
+    if interrupted:  # torchrun itself ends with a SignalException traceback; the workers have saved
+        print("interrupted: the processes stopped after the same step and rank 0 saved a checkpoint; "
+              "continue with: artistry train --resume RUN (with any --gpus/--nproc)", file=sys.stderr)
+        return 130
+    return code

@@ -24,6 +24,9 @@ from ..runtime import Runtime
 from .step import train_step
 
 
+REPEAT_SECONDS = 1.0  # a second Ctrl-C sooner than this is the same one, passed on by torchrun
+
+
 class Trainer:
     """Runs training steps until the budget is spent or a stop is requested.
 
@@ -223,13 +226,17 @@ class Trainer:
 
     # --- Ctrl-C / SIGTERM: finish the step, checkpoint, exit cleanly --------------------------
     def _install_signal_handlers(self):
+        first = []  # when the first stop signal came
+
         def handler(signum, frame):
-            # a second Ctrl-C stops right now; a SIGTERM while stopping (torchrun passes one on
-            # after the terminal's Ctrl-C) lets the checkpoint finish
+            # A second Ctrl-C stops right now. But under torchrun one Ctrl-C arrives twice (from the
+            # terminal, then passed on by torchrun), and torchrun passes SIGTERM on too: a repeat
+            # within REPEAT_SECONDS, or a SIGTERM while stopping, lets the checkpoint finish.
             if self.stop_event.is_set():
-                if signum == signal.SIGINT:
+                if signum == signal.SIGINT and (not first or time.monotonic() - first[0] > REPEAT_SECONDS):
                     raise KeyboardInterrupt
                 return
+            first.append(time.monotonic())
             self.stop_event.set()
             print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)",
                   file=sys.stderr, flush=True)
