@@ -62,17 +62,20 @@ def launch_torchrun(args: argparse.Namespace) -> int:
     cmd, env = torchrun_command(args)
     print(f"starting: {' '.join(cmd[1:])}", file=sys.stderr, flush=True)
     proc = subprocess.Popen(cmd, env=env)
-    old = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signal.SIGTERM))
-    interrupted = False
+    stopped = []
+
+    def on_signal(signum, frame):
+        stopped.append(signum)
+        if signum == signal.SIGTERM:  # a Ctrl-C reaches torchrun and the workers from the terminal
+            proc.send_signal(signal.SIGTERM)
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while True:
-            try:
-                code = proc.wait()
-                break
-            except KeyboardInterrupt:  # torchrun and the workers got the same Ctrl-C: wait for the checkpoint
-                interrupted = True
+        code = proc.wait()  # they finish the step and rank 0 checkpoints; this process only waits
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    interrupted = bool(stopped)
     if interrupted:  # torchrun itself ends with a SignalException traceback; the workers have saved
         print("interrupted: the processes stopped after the same step and rank 0 saved a checkpoint; "
               "continue with: artistry train --resume RUN (with any --gpus/--nproc)", file=sys.stderr)
