@@ -183,3 +183,18 @@ def test_each_rank_gets_its_rows_of_what_one_process_draws(what, monkeypatch):
         parts.append(draws[what](x[rank * 4:(rank + 1) * 4]))
     assert torch.equal(torch.cat(parts), whole)
     assert not torch.equal(parts[0], parts[1])  # and the ranks' draws differ
+
+
+def test_minibatch_std_per_rank_is_one_processs_when_the_share_is_a_multiple_of_the_group():
+    """The documented difference: per-rank minibatch-std groups are one process's groups when each
+    rank's share is a multiple of 4 (the equality test runs that case); with a share of 2 each
+    rank's groups are smaller and the statistic differs."""
+    from artistry.models.layers import MinibatchStd
+
+    torch.manual_seed(0)
+    x = torch.randn(16, 3, 4, 4)
+    whole = MinibatchStd(group=4)(x)
+    assert torch.equal(torch.cat([MinibatchStd(group=4)(part) for part in x.chunk(2)]), whole)  # 2 ranks x 8
+    assert torch.equal(torch.cat([MinibatchStd(group=4)(part) for part in x.chunk(4)]), whole)  # 4 ranks x 4
+    small = torch.cat([MinibatchStd(group=4)(part) for part in x.chunk(8)])                      # 8 ranks x 2
+    assert not torch.allclose(small, whole)
