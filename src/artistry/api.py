@@ -1,6 +1,7 @@
 """The public Python API: train(config) and load(run_dir)."""
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Any, Iterable
@@ -10,7 +11,7 @@ import torch
 
 from .build import build_model, compile_networks
 from .config import Config, resolve
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, DistributedError
 from .io.images import tensor_to_uint8
 from .runs import find_checkpoint, new_run_dir, read_config, write_json_atomic
 from .training.callbacks import Callback, Checkpointer, MetricsLog, ProgressBar, SampleGrids
@@ -78,23 +79,59 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
             raise ConfigError("train() needs a config or resume=")
         cfg = resolve(Config.from_dict(config) if isinstance(config, dict) else config)
 
-    from .runtime import resolve_runtime, set_fast_math
+    from . import distributed
+    from .runtime import resolve_runtime
 
     runtime = resolve_runtime(cfg)
+    shard = distributed.init(runtime.device.type)  # one process: rank 0 of 1, nothing to join
+    try:
+        run_dir = _train(cfg, runtime, shard, resume, callbacks, progress, stop)
+    except RuntimeError as e:  # a collective failed: another rank died, hung or lost its connection
+        if not (shard.active and distributed.is_collective_error(e)):
+            distributed.teardown()
+            raise
+        distributed.abandon()
+        raise DistributedError(distributed.lost_peer_message(e)) from None
+    except BaseException:
+        distributed.teardown()
+        raise
+    distributed.teardown()
+    return run_dir
+
+
+def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Path:
+    """train() once the config, runtime and process group are settled."""
+    from . import distributed
+    from .runtime import set_fast_math
+
+    if shard.active:
+        distributed.per_rank_batch(cfg.train.batch, cfg.loss.pack, shard)
+        if cfg.train.ada_target:  # its probability follows each rank's own D outputs
+            raise ConfigError("--ada-target is not supported with several processes yet; use --ada-target 0")
     set_fast_math(runtime)
     torch.manual_seed(cfg.train.seed)
+    if not shard.is_main:
+        distributed.barrier()  # rank 0 prepares the dataset cache first; the others then reuse it
     dataset = _prepare(cfg)
+    if shard.is_main:
+        distributed.barrier()
 
-    if resume is None:
-        run_dir = new_run_dir(Path(cfg.train.runs_dir), cfg.train.name or _default_name(cfg))
-        write_json_atomic(run_dir / "config.json", cfg.to_dict())
-        write_json_atomic(run_dir / "manifest.json", dataset.manifest)
+    if resume is None:  # rank 0 alone writes files; the others learn the run directory from it
+        if shard.is_main:
+            run_dir = new_run_dir(Path(cfg.train.runs_dir), cfg.train.name or _default_name(cfg))
+            write_json_atomic(run_dir / "config.json", cfg.to_dict())
+            write_json_atomic(run_dir / "manifest.json", dataset.manifest)
+        run_dir = Path(distributed.broadcast_text(str(run_dir) if shard.is_main else None))
+    else:
+        run_dir = Path(resume)
 
     from .data.loader import BatchLoader
 
     model, loss = build_model(cfg, runtime)
     device = runtime.device
     t = cfg.train
+    if t.sync_bn and shard.active:  # before the EMA copy, so it has the same modules
+        distributed.convert_sync_bn(model)
     if t.augment:
         from .data.augment import DiffAugment
         model.augment = DiffAugment(t.augment, p=0.0 if t.ada_target else 1.0)
@@ -104,15 +141,19 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         ema=make_ema(model) if t.ema else None,
         fixed_z=model.sample_latents(t.n_samples, "cpu", torch.Generator().manual_seed(t.seed + 1)).to(device),
         fixed_real=_fixed_real(dataset.images, t.n_samples, t.seed + 2).to(device),
+        world=shard.world,
+        grad_sync=distributed.GradSync() if shard.active else None,
     )
     if runtime.compile:  # after the EMA copy: a copy of a compiled module calls the original
         compile_networks(model)
     loader = BatchLoader(dataset.images, t.batch, seed=t.seed, mirror=cfg.data.mirror,
-                         device=device, channels_last=runtime.channels_last)
+                         device=device, channels_last=runtime.channels_last, shard=(shard.rank, shard.world))
     if resume is not None:
         meta = _restore_newest(run_dir, state)
         if meta is not None:
             loader.load_state_dict(meta["loader"])
+    distributed.broadcast_module(model)  # the same start on every rank, whatever each one read
+    distributed.broadcast_module(state.ema)
 
     from .training.callbacks.base import budget_every
 
@@ -129,10 +170,14 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
         Checkpointer(budget_every(cfg, t.checkpoint_every, CHECKPOINT_SHARE, len(dataset.images)), t.keep)]
     cbs = [c for c in cbs if c is not None]
     cbs += list(callbacks)
-    if progress:
-        print(f"training on {runtime.describe()}" + (" (dataset in device memory)" if loader.resident else ""),
-              file=sys.stderr)
-    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, runtime, stop=stop)
+    if shard.active:  # rank 0 writes everything; every rank runs the guard, on the same steps
+        guard = NonFiniteGuard(min_seconds=0.0, stream=None if shard.is_main else io.StringIO())
+        cbs = [guard if isinstance(c, NonFiniteGuard) else c for c in cbs] if shard.is_main else [guard]
+    if progress and shard.is_main:
+        print(f"training on {runtime.describe()}" + (" (dataset in device memory)" if loader.resident else "")
+              + (f", {shard.world} processes" if shard.active else ""), file=sys.stderr)
+    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, runtime, stop=stop,
+                      control=distributed.Control() if shard.active else None)
     trainer.fit()
     return run_dir
 

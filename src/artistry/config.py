@@ -76,6 +76,7 @@ class TrainConfig:
     precision: str = "auto"         # auto: bf16 where the hardware has fast bf16, else fp32
     device: str = "auto"
     compile: bool = False          # torch.compile G and D (opt-in: minutes of compiling first)
+    sync_bn: bool = False          # many processes: batch norm over the global batch (see distributed.py)
     ema: bool = False
     ema_kimg: float = 10.0         # EMA half-life in thousands of images (StyleGAN)
     augment: str = ""              # DiffAugment policy, e.g. "color,translation,cutout"

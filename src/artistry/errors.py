@@ -23,3 +23,7 @@ class StorageError(ArtistryError):
 
 class NonFiniteError(CheckpointError):
     """The weights hold NaN or infinity, so no checkpoint is written from them."""
+
+
+class DistributedError(ArtistryError):
+    """Another process of a many-process run died or stopped answering."""

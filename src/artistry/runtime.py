@@ -54,6 +54,9 @@ class Runtime:
 def resolve_runtime(cfg: Config, device: str | torch.device | None = None) -> Runtime:
     """The Runtime for `cfg` on this machine; `device` overrides the config's (e.g. for loading)."""
     dev = pick_device(str(device) if device is not None else cfg.train.device)
+    if device is None:  # under torchrun each process trains on its own GPU, cuda:LOCAL_RANK
+        from .distributed import device_for
+        dev = device_for(dev)
     precision = resolve_precision(dev, cfg.train.precision)
     return Runtime(device=dev, precision=precision, channels_last=use_channels_last(dev, precision),
                    compile=bool(getattr(cfg.train, "compile", False)))

@@ -92,19 +92,20 @@ def test_pack_and_minibatch_std_change_the_critic_input(family):
         assert with_std.D.features[0].in_channels == 6
 
 
-def test_minibatch_std_values_and_strided_groups():
-    """Groups are samples i, i + N/G, ... (StyleGAN's layout); each sample gets its group's std,
-    averaged over channels and pixels, as one extra channel."""
+def test_minibatch_std_values_and_consecutive_groups():
+    """Groups are runs of G consecutive samples (so a rank's groups are one process's groups under
+    many processes); each sample gets its group's std, averaged over channels and pixels, as one
+    extra channel."""
     from artistry.models.layers import MinibatchStd
     x = torch.zeros(4, 2, 1, 2)
-    x[:, 0, 0, 0] = torch.tensor([0.0, 10.0, 2.0, 10.0])  # groups {0, 2} and {1, 3}
+    x[:, 0, 0, 0] = torch.tensor([0.0, 2.0, 10.0, 10.0])  # groups {0, 1} and {2, 3}
     x[:, 1, 0, 1] = torch.tensor([0.0, 0.0, 0.0, 4.0])
     out = MinibatchStd(group=2)(x)
     assert out.shape == (4, 3, 1, 2) and torch.equal(out[:, :2], x)
     eps = 1e-4  # sqrt of the 1e-8 under the root
     g0 = (1.0 + 3 * eps) / 4   # stds: ch0 px0 = 1 (0 vs 2), the three other entries are 0
     g1 = (2.0 + 3 * eps) / 4   # ch1 px1 = 2 (0 vs 4)
-    expected = torch.tensor([g0, g1, g0, g1])
+    expected = torch.tensor([g0, g0, g1, g1])
     torch.testing.assert_close(out[:, 2, 0, 0], expected)
     torch.testing.assert_close(out[:, 2, 0, 1], expected)  # the same value over the whole map
 
@@ -112,11 +113,11 @@ def test_minibatch_std_values_and_strided_groups():
 def test_minibatch_std_shrinks_the_group_to_divide_the_batch_and_sees_collapse():
     from artistry.models.layers import MinibatchStd
     torch.manual_seed(0)
-    x = torch.randn(6, 3, 4, 4)  # group 4 does not divide 6: groups of 3, {0, 2, 4} and {1, 3, 5}
+    x = torch.randn(6, 3, 4, 4)  # group 4 does not divide 6: groups of 3, {0, 1, 2} and {3, 4, 5}
     stat = MinibatchStd(group=4)(x)[:, 3, 0, 0]
     for j in range(2):
-        std = x[j::2].var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
-        torch.testing.assert_close(stat[j::2], std.expand(3))
+        std = x[3 * j:3 * j + 3].var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
+        torch.testing.assert_close(stat[3 * j:3 * j + 3], std.expand(3))
     collapsed = MinibatchStd(group=4)(torch.randn(1, 3, 4, 4).expand(8, 3, 4, 4))[:, 3]
     assert collapsed.max() < 1e-3 < stat.min()  # identical samples: the std channel goes to ~0
 

@@ -49,6 +49,8 @@ HELP = {
     "device": "auto, cpu, cuda or cuda:N (may be changed on --resume)",
     "compile": "torch.compile the generator and critic: faster steps on a GPU after a minute or two of "
                "compiling (see docs/gpu.md for when it pays)",
+    "sync_bn": "with several processes (--gpus/--nproc, torchrun): batch norm statistics over the global "
+               "batch, not each process's share (BigGAN's cross-replica batch norm; for small per-GPU batches)",
     "ema": "keep an exponential moving average of G for samples and generation",
     "ema_kimg": "EMA half-life in thousands of images",
     "augment": "DiffAugment policy for D, e.g. color,translation,cutout",

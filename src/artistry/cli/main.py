@@ -45,6 +45,7 @@ def app(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 bad flags, 130 interrupted)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args._argv = list(sys.argv[1:] if argv is None else argv)  # `train --gpus N` passes it on to torchrun
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

@@ -2,36 +2,43 @@
 
 Real and fake images get the same kinds of random transforms, so D cannot memorise a small
 dataset, and G still gets gradients through them. Randomness comes from the global RNG, which
-checkpoints restore, so resumed runs stay exact.
+checkpoints restore, so resumed runs stay exact; under many processes each rank takes its rows
+of a draw for the global batch (distributed.rows).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from ..distributed import rows
 from ..errors import ConfigError
 
 
+def _per_image(x: torch.Tensor) -> torch.Tensor:
+    """U[0, 1) per image, [N, 1, 1, 1]."""
+    return rows(lambda m: torch.rand(m, 1, 1, 1, device=x.device, dtype=x.dtype), x.shape[0])
+
+
 def _brightness(x: torch.Tensor) -> torch.Tensor:
-    return x + (torch.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) - 0.5)
+    return x + (_per_image(x) - 0.5)
 
 
 def _saturation(x: torch.Tensor) -> torch.Tensor:
     mean = x.mean(dim=1, keepdim=True)
-    return (x - mean) * (torch.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) * 2) + mean
+    return (x - mean) * (_per_image(x) * 2) + mean
 
 
 def _contrast(x: torch.Tensor) -> torch.Tensor:
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (torch.rand(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype) + 0.5) + mean
+    return (x - mean) * (_per_image(x) + 0.5) + mean
 
 
 def _translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
     """Shift each image by up to `ratio` of its size, filling with zeros (mid-grey in [-1, 1])."""
     n, _, h, w = x.shape
     sh, sw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    dy = torch.randint(-sh, sh + 1, (n, 1, 1), device=x.device)
-    dx = torch.randint(-sw, sw + 1, (n, 1, 1), device=x.device)
+    dy = rows(lambda m: torch.randint(-sh, sh + 1, (m, 1, 1), device=x.device), n)
+    dx = rows(lambda m: torch.randint(-sw, sw + 1, (m, 1, 1), device=x.device), n)
     gy, gx = torch.meshgrid(torch.arange(h, device=x.device), torch.arange(w, device=x.device), indexing="ij")
     ys = (gy[None] + dy + 1).clamp(0, h + 1)  # [N, H, W] indices into the padded image
     xs = (gx[None] + dx + 1).clamp(0, w + 1)
@@ -45,8 +52,8 @@ def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
     """Zero one random square of `ratio` x size per image (it may hang over the border)."""
     n, _, h, w = x.shape
     ch, cw = int(h * ratio + 0.5), int(w * ratio + 0.5)
-    y0 = torch.randint(0, h, (n, 1, 1), device=x.device) - ch // 2
-    x0 = torch.randint(0, w, (n, 1, 1), device=x.device) - cw // 2
+    y0 = rows(lambda m: torch.randint(0, h, (m, 1, 1), device=x.device), n) - ch // 2
+    x0 = rows(lambda m: torch.randint(0, w, (m, 1, 1), device=x.device), n) - cw // 2
     gy = torch.arange(h, device=x.device)[None, :, None]  # [1, H, 1]
     gx = torch.arange(w, device=x.device)[None, None, :]  # [1, 1, W]
     inside = (gy >= y0) & (gy < y0 + ch) & (gx >= x0) & (gx < x0 + cw)  # [N, H, W]
@@ -91,5 +98,5 @@ class DiffAugment:
                 out = fn(out)
         if self.p >= 1:
             return out
-        keep = (torch.rand(x.shape[0], 1, 1, 1, device=x.device) >= self.p).to(x.dtype)
+        keep = (rows(lambda m: torch.rand(m, 1, 1, 1, device=x.device), x.shape[0]) >= self.p).to(x.dtype)
         return keep * x + (1 - keep) * out

@@ -36,10 +36,15 @@ class BatchLoader:
         channels_last: return batches in torch.channels_last memory format.
         resident: keep the whole dataset as one tensor on `device`; None = on a GPU when it takes
             at most RESIDENT_SHARE of its memory (on a CPU the numpy path is faster).
+        shard: (rank, world) of a many-process run: each batch_size global batch is split into
+            `world` equal slices and this loader returns slice `rank`, so the ranks together read
+            what one process reads. Epoch and position count global images, so a state_dict
+            saved at one world size resumes at any other.
     """
 
     def __init__(self, images: np.ndarray, batch_size: int, *, seed: int = 0, mirror: bool = False,
-                 device: str | torch.device = "cpu", channels_last: bool = False, resident: bool | None = None):
+                 device: str | torch.device = "cpu", channels_last: bool = False, resident: bool | None = None,
+                 shard: tuple[int, int] = (0, 1)):
         if images.ndim != 4 or images.dtype != np.uint8:
             raise ValueError(f"images must be uint8 [N, C, H, W], got {images.dtype} {images.shape}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
@@ -48,6 +53,10 @@ class BatchLoader:
             raise ConfigError(f"--batch {batch_size} is larger than the dataset, which has {len(images)} "
                               f"images; use --batch {len(images)} or less, or add images.")
         self._images = images  # [N, C, H, W] uint8
+        self.rank, self.world = shard
+        if batch_size % self.world:
+            raise ConfigError(f"--batch {batch_size} does not divide over {self.world} processes")
+        self.share = batch_size // self.world  # images this rank returns per batch
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.mirror = mirror
@@ -80,12 +89,13 @@ class BatchLoader:
         return self
 
     def __next__(self) -> torch.Tensor:
-        """The next batch: float32 tensor [B, C, H, W] in [-1, 1] on self.device."""
+        """The next batch: float32 tensor [B, C, H, W] in [-1, 1] on self.device (B = batch_size / world)."""
         if self._position + self.batch_size > len(self._images):  # drop the incomplete tail
             self._epoch += 1
             self._position = 0
         order, flips = self._epoch_plan()
-        positions = slice(self._position, self._position + self.batch_size)
+        start = self._position + self.rank * self.share  # this rank's slice of the global batch
+        positions = slice(start, start + self.share)
         if self._resident is not None:
             self._position += self.batch_size
             return self._gather_on_device(positions)

@@ -12,6 +12,7 @@ import contextlib
 
 import torch
 
+from ..distributed import rows
 from ..models.base import GenerativeModel
 
 
@@ -52,7 +53,7 @@ def gradient_penalty(model: GenerativeModel, real: torch.Tensor, fake: torch.Ten
     """
     pack = getattr(model, "pack", 1)
     n = real.shape[0]
-    eps = torch.rand(n // pack, device=real.device).repeat_interleave(pack)
+    eps = rows(lambda m: torch.rand(m, device=real.device), n // pack).repeat_interleave(pack)
     eps = eps.reshape(n, *([1] * (real.dim() - 1)))
     x_hat = torch.lerp(fake.detach().float(), real.detach().float(), eps).requires_grad_(True)
     norms = _input_grad_norms_sq(model, x_hat).add(1e-12).sqrt()

@@ -108,9 +108,11 @@ class DenoiseLoss(_ReconstructionLoss):
 
     def phases(self) -> list[Phase]:
         from ..data.corrupt import corrupt
+        from ..distributed import on_global_batch
 
         def step(model, real):
-            noisy = corrupt(real, self.noise)                 # [N, C, H, W], global RNG
+            # [N, C, H, W], global RNG; many processes: this rank's rows of the global batch's corruption
+            noisy = on_global_batch(lambda x: corrupt(x, self.noise), real)
             out = model.G(noisy)                             # [N, C, H, W]
             loss = F.mse_loss(out.float(), real.float())
             with torch.no_grad():

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..distributed import rows
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class GenerativeModel(nn.Module):
     # --- used by losses -----------------------------------------------------------------------
     def sample_latents(self, n: int, device: torch.device | str,
                        generator: torch.Generator | None = None) -> torch.Tensor:
+        if generator is None:  # a training draw: this rank's rows of the global batch's latents
+            return rows(lambda m: torch.randn(m, self.nz, device=device), n)  # [N, nz]
         return torch.randn(n, self.nz, device=device, generator=generator)  # [N, nz]
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:

@@ -39,7 +39,10 @@ def apply_spectral_norm_(module: nn.Module) -> None:
 class MinibatchStd(nn.Module):
     """Appends the across-batch std of features as one extra channel (Karras et al. 2018).
 
-    A collapsed generator produces batches with near-zero std, which D can then see.
+    A collapsed generator produces batches with near-zero std, which D can then see. Groups are
+    runs of `group` consecutive images, so under many processes a rank's groups are exactly the
+    groups one process forms over the global batch whenever the per-rank batch is a multiple of
+    `group` (StyleGAN's groups are per GPU as well).
     """
 
     def __init__(self, group: int = 4):
@@ -51,10 +54,10 @@ class MinibatchStd(nn.Module):
         g = min(self.group, n)
         while n % g:
             g -= 1
-        y = x.float().reshape(g, -1, *x.shape[1:])          # [G, N/G, C, H, W]
-        y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()    # [N/G, C, H, W]
+        y = x.float().reshape(-1, g, *x.shape[1:])          # [N/G, G, C, H, W]
+        y = (y.var(dim=1, unbiased=False) + 1e-8).sqrt()    # [N/G, C, H, W]
         y = y.mean(dim=(1, 2, 3)).to(x.dtype)               # [N/G]
-        y = y.repeat(g).reshape(n, 1, 1, 1).expand(n, 1, h, w)
+        y = y.repeat_interleave(g).reshape(n, 1, 1, 1).expand(n, 1, h, w)
         return torch.cat([x, y], dim=1)
 
 

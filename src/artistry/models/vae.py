@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..distributed import rows
 from ..errors import ConfigError
 from ..registry import LOSSES, MODELS
 from .base import CriticSpec, GenerativeModel
@@ -85,7 +86,8 @@ class ConvVAE(GenerativeModel):
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         """z = mu + sigma * eps, eps from the global RNG (restored on resume). [N, nz]"""
-        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        eps = rows(lambda m: torch.randn(m, *mu.shape[1:], device=mu.device, dtype=mu.dtype), mu.shape[0])
+        return mu + torch.exp(0.5 * logvar) * eps
 
     def decode_logits(self, z: torch.Tensor, G: nn.Module | None = None) -> torch.Tensor:
         """Bernoulli logits of pixels on [0, 1]: [N, nz] -> [N, C, H, W]."""

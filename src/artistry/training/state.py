@@ -26,6 +26,10 @@ class TrainState:
     # [steps skipped in a row, steps skipped in all] since this session started or rolled back,
     # on the device (int64), so the step never waits for the host to count
     skipped: torch.Tensor | None = None
+    # many processes (distributed.py): each draws batch / world images and `grad_sync(loss, opt)`
+    # averages the stepped network's gradients over them, returning the averaged loss
+    world: int = 1
+    grad_sync: Any = None
 
     def count_skipped(self, bad: torch.Tensor) -> None:
         """Count one step; `bad` (0-d bool) says whether any phase skipped its update."""

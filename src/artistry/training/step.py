@@ -79,11 +79,13 @@ def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], 
         for _ in range(phase.repeats):
             if phase.uses_real or real is None:
                 real = next_batch()
-                drawn += real.shape[0]
+                drawn += real.shape[0] * state.world  # images seen count the global batch
             with autocast():
                 loss, phase_logs = phase.compute(model, real)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if state.grad_sync is not None:  # many processes: average this network's gradients first,
+                loss = state.grad_sync(loss, opt)  # so every rank makes the same skip decision
             ok = _finite(loss, opt)
             _step_where(opt, ok)
             all_ok = ok if all_ok is None else all_ok & ok

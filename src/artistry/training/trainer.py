@@ -24,6 +24,9 @@ from ..runtime import Runtime
 from .step import train_step
 
 
+REPEAT_SECONDS = 1.0  # a second Ctrl-C sooner than this is the same one, passed on by torchrun
+
+
 class Trainer:
     """Runs training steps until the budget is spent or a stop is requested.
 
@@ -36,10 +39,13 @@ class Trainer:
         callbacks: periodic work, called in order.
         runtime: device, precision and autocast (a bare device means fp32 there).
         stop: a stop request from any thread; the loop finishes its step, checkpoints and returns.
+        control: many processes only (`distributed.Control`): every step the ranks agree on
+            stopping (any rank's request, rank 0's time budget) and take rank 0's clock.
     """
 
     def __init__(self, cfg: Config, run_dir: Path, state: TrainState, loss: Loss, loader: BatchLoader,
-                 callbacks: list[Callback], runtime: Runtime | torch.device, stop: threading.Event | None = None):
+                 callbacks: list[Callback], runtime: Runtime | torch.device, stop: threading.Event | None = None,
+                 control=None):
         self.cfg, self.run_dir, self.state, self.loss = cfg, Path(run_dir), state, loss
         self.runtime = runtime if isinstance(runtime, Runtime) else Runtime(torch.device(runtime))
         self.device = self.runtime.device
@@ -52,6 +58,8 @@ class Trainer:
         self._session_start = 0.0
         self._elapsed_at_start = state.elapsed
         self._paused = 0.0  # seconds of one-off setup (e.g. real-image features) not charged to the budget
+        self.control = control
+        self._shared_progress: float | None = None  # rank 0's budget progress, agreed each step
 
     # --- budget ----------------------------------------------------------------------------------
     def budget_left(self) -> str | None:
@@ -159,18 +167,14 @@ class Trainer:
                 cb.on_train_start(self)
             while self.stop_reason is None:
                 # 1. stop on request (Ctrl-C, SIGTERM, another thread) or when the budget is spent
-                if self.stop_event.is_set():
-                    self.stop_reason = "interrupted"
-                    break
-                self._update_elapsed()
-                reason = self.budget_left()
-                if reason:
-                    self.stop_reason = reason
+                self.stop_reason = self._stop_now()
+                if self.stop_reason:
                     break
                 # 2. one optimisation step (all phases of the loss)
                 factor = learning_rate_factor(self.state)  # < 1 after a non-finite rollback
                 if lr_tail or factor != 1.0:
-                    scale = lr_scale(self.progress(), lr_tail) * factor
+                    progress = self.progress() if self._shared_progress is None else self._shared_progress
+                    scale = lr_scale(progress, lr_tail) * factor
                     set_learning_rates(self.state.optimizers, o.lr_g, o.lr_d, scale)
                 self.images_before_step = self.state.images_seen
                 logs, _ = train_step(self.state, phases, next_batch, autocast, beta)
@@ -187,6 +191,21 @@ class Trainer:
         finally:
             self._restore_signal_handlers(old_handlers)
         return self.stop_reason
+
+    def _stop_now(self) -> str | None:
+        """Why to stop before the next step, or None. Under many processes every rank gets the same
+        answer: a stop request on any rank or rank 0's time budget (step and epoch budgets are the
+        same everywhere), and rank 0's clock and budget progress."""
+        self._update_elapsed()
+        interrupted = self.stop_event.is_set()
+        reason = self.budget_left()
+        if self.control is not None:
+            progress = self.progress() if self.cfg.train.lr_tail else -1.0
+            interrupted, time_up, self.state.elapsed, progress = self.control.agree(
+                interrupted, reason == "time", self.state.elapsed, progress)
+            self._shared_progress = progress if progress >= 0 else None
+            reason = "time" if time_up else (None if reason == "time" else reason)
+        return "interrupted" if interrupted else reason
 
     def _storage_error(self, e: OSError) -> StorageError:
         """One message for a failed write: where, why, the space a checkpoint needs, how to resume."""
@@ -207,9 +226,17 @@ class Trainer:
 
     # --- Ctrl-C / SIGTERM: finish the step, checkpoint, exit cleanly --------------------------
     def _install_signal_handlers(self):
+        first = []  # when the first stop signal came
+
         def handler(signum, frame):
-            if self.stop_event.is_set():  # second Ctrl-C: stop right now
-                raise KeyboardInterrupt
+            # A second Ctrl-C stops right now. But under torchrun one Ctrl-C arrives twice (from the
+            # terminal, then passed on by torchrun), and torchrun passes SIGTERM on too: a repeat
+            # within REPEAT_SECONDS, or a SIGTERM while stopping, lets the checkpoint finish.
+            if self.stop_event.is_set():
+                if signum == signal.SIGINT and (not first or time.monotonic() - first[0] > REPEAT_SECONDS):
+                    raise KeyboardInterrupt
+                return
+            first.append(time.monotonic())
             self.stop_event.set()
             print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)",
                   file=sys.stderr, flush=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 NAME = "train"
@@ -18,6 +19,9 @@ EPILOG = """examples:
   artistry train ~/art --model mlp --size 32 --epochs 50 --dry-run
   artistry train --resume runs/00003-my-art              # continue after Ctrl-C or a crash
   artistry train --resume runs/00003-my-art --steps 20000  # ... with a bigger budget
+  artistry train ~/art --size 256 --gpus 4 --max-minutes 600  # one process per GPU (launches torchrun)
+  torchrun --nproc_per_node 8 -m artistry train ~/art --size 256  # the same through torchrun directly
+  artistry train --resume runs/00012-art --gpus 2          # resume with any number of processes
 """
 
 
@@ -28,6 +32,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="RUN", help="continue the run in this run directory")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    many = p.add_argument_group("many processes (see README, 'Many GPUs')")
+    many.add_argument("--gpus", type=int, default=None, metavar="N",
+                      help="train on N GPUs of this machine, one process each (launches torchrun); "
+                           "--batch is the global batch, split evenly over them")
+    many.add_argument("--nproc", type=int, default=None, metavar="N",
+                      help="N processes on the CPU with gloo (tests and measurements; one GPU-less machine "
+                           "rarely gains from it)")
     add_config_flags(p)
 
 
@@ -38,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
     from ..config_flags import given_flags
 
     given = given_flags(args)
+    if ((args.gpus or 0) > 1 or (args.nproc or 0) > 1) and not args.dry_run:
+        from ..launch import launch_torchrun
+        return launch_torchrun(args)
+    if args.gpus is not None or args.nproc is not None:
+        _check_counts(args)
     if args.resume:
         if args.data:
             raise ConfigError("give either DIR or --resume, not both")
@@ -56,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
             print(resolve(cfg).to_json())
             return 0
         run_dir = api.train(cfg, progress=not args.quiet)
+    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun rank 0 says where the run is
+        return 0
     print(f"run directory: {run_dir}", file=sys.stderr)
     print(f"  samples: {run_dir / 'samples'}   timelapse: {run_dir / 'timelapse.gif'}   "
           f"losses: {run_dir / 'losses.png'}", file=sys.stderr)
@@ -67,3 +85,11 @@ def run(args: argparse.Namespace) -> int:
     else:  # a denoiser cleans images instead of making them
         print(f"  clean images: artistry postprocess IN_DIR --out OUT_DIR --denoise {run_dir}", file=sys.stderr)
     return 0
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    from ...errors import ConfigError
+
+    for flag, n in (("--gpus", args.gpus), ("--nproc", args.nproc)):
+        if n is not None and n < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {n}")
