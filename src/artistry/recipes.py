@@ -20,8 +20,10 @@ to the loss (its paper's defaults), so `--recipe best --loss hinge` still gets h
   loss, one critic step per generator step, batch-normalised D with its reconstruction term,
   DiffAugment, EMA and best's budget rules (lr tail, KID at 70% and the end). The optimizer is
   the paper's (batch 8, Adam 2e-4, betas (0.5, 0.999)) rather than hinge's SNGAN defaults;
-  widths are half the paper's (ngf = ndf = 32) to keep a CPU step affordable at 128 px, and nz
-  is the paper's 256. Not yet measured against best by `bench quality` at its full budget.
+  widths are a quarter of the paper's (ngf = ndf = 16: a 128 px step costs about a third of
+  what it does at 32, and a CPU hour then sees a few thousand images rather than one); on a
+  GPU pass the paper's --ngf 64 --ndf 64. nz is the paper's 256. Not yet chosen by ablation
+  nor measured against best by `bench quality` at its full budget (needs a quiet machine).
 
 Recipes are for the GAN families (dcgan, mlp, fastgan); the VAE and DAE have their own losses.
 """
@@ -42,7 +44,7 @@ _BEST = {**_FAST, "upsample": "resize", "mbstd": True, "augment": "color,transla
          "lr_tail": 0.2, "eval_at": "0.7", "eval_n": 250, "eval_metric": "kid"}
 
 _HIRES = {**_BEST, "model": "fastgan", "loss": "hinge", "n_critic": 1, "d_norm": "batch", "mbstd": False,
-          "nz": 256, "ngf": 32, "ndf": 32, "batch": 8, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
+          "nz": 256, "ngf": 16, "ndf": 16, "batch": 8, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
 
 RECIPES: dict[str, dict[str, Any]] = {"classic": _CLASSIC, "fast": _FAST, "best": _BEST, "hires": _HIRES}
 DEFAULT_RECIPE = "best"
