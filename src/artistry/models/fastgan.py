@@ -199,8 +199,9 @@ class FastGANDiscriminator(nn.Module):
         if spec.spectral:
             apply_spectral_norm_(self)
 
-    def forward_all(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(logits [N], 8x8 features [N, w8, 8, 8], 16x16 features [N, w16, 16, 16]), one pass."""
+    def forward(self, x: torch.Tensor, features: bool = False):
+        """Logits [N]; with `features`, (logits, 8x8 features [N, w8, 8, 8], 16x16 features
+        [N, w16, 16, 16]) from the same pass. Through forward, so `--compile` covers both."""
         h = self.stem(x)
         kept = {self.stem_size: h}
         gate_from = dict((t, s) for s, t in self.links)
@@ -213,14 +214,11 @@ class FastGANDiscriminator(nn.Module):
             kept[r] = h
         h = self.neck(h)
         logits = self.head(self.mbstd(h) if self.mbstd is not None else h).mean(dim=(1, 2, 3))
-        return logits, kept[8], kept[16]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_all(x)[0]
+        return (logits, kept[8], kept[16]) if features else logits
 
     def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits [N], the 8x8 features flattened [N, F]) for generator feature matching."""
-        logits, h8, _ = self.forward_all(x)
+        logits, h8, _ = self(x, features=True)
         return logits, h8.flatten(1)
 
 
@@ -264,7 +262,7 @@ class FastGAN(GenerativeModel):
             raise ConfigError("--mbdisc: fastgan does not support minibatch discrimination; use --mbstd instead")
 
     @classmethod
-    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "FastGAN":
+    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> FastGAN:
         m, d = cfg.model, cfg.data
         return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec())
 
@@ -278,7 +276,7 @@ class FastGAN(GenerativeModel):
         """Logits on the real batch, keeping the (augmented) images and D's 8x8 and 16x16 features
         for the reconstruction term, so it needs no second pass through D."""
         x = self._critic_input(x)
-        logits, h8, h16 = self.D.forward_all(x)
+        logits, h8, h16 = self.D(x, features=True)
         return logits.reshape(-1), (x, h8, h16)
 
     def critic_auxiliary_loss(self, real: torch.Tensor, kept):
