@@ -61,8 +61,9 @@ def test_quality_bench_compares_best_and_hires_at_128px(tmp_path, stub_inception
     monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
     folder = write_image_folder(tmp_path / "images", n=16)
     out = tmp_path / "hires.md"
+    compare = "best[ngf=4,ndf=4,batch=8,precision=fp32],hires[ngf=4,ndf=4,nz=16,precision=fp32]"
     assert app(["bench", "quality", "--data", str(folder), "--minutes", "0.01", "--n", "16", "--size", "128",
-                "--compare", "best[ngf=4,ndf=4,batch=8,precision=fp32],hires[ngf=4,ndf=4,nz=16,precision=fp32]", "--runs-dir", str(tmp_path / "runs"),
+                "--compare", compare, "--runs-dir", str(tmp_path / "runs"),
                 "--grids", str(tmp_path / "docs"), "--out", str(out)]) == 0
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     configs = [json.loads((Path(r["run"]) / "config.json").read_text()) for r in rows]
