@@ -10,6 +10,7 @@ points, not measured.
 
     .venv/bin/python benchmarks/fastgan_speed_memory.py [--sizes 128,256,512,1024] [--steps 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ import sys
 import time
 
 BATCHES = {128: (4, 16), 256: (4, 12), 512: (2, 6), 1024: (1, 3)}
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 def child(size: int, batch: int, steps: int, warmup: int, precision: str) -> dict:
@@ -41,15 +42,30 @@ def child(size: int, batch: int, steps: int, warmup: int, precision: str) -> dic
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    return {"size": size, "batch": batch, "img_s": batch / statistics.median(times),
-            "best_img_s": batch / min(times), "precision": runtime.precision,
-            "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
-            "machine": machine_description(runtime)}
+    return {
+        "size": size,
+        "batch": batch,
+        "img_s": batch / statistics.median(times),
+        "best_img_s": batch / min(times),
+        "precision": runtime.precision,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
+        "machine": machine_description(runtime),
+    }
 
 
 def measure(size: int, batch: int, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", f"{size},{batch}", "--steps", str(args.steps),
-           "--warmup", str(args.warmup), "--precision", args.precision]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        f"{size},{batch}",
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+        "--precision",
+        args.precision,
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -75,20 +91,29 @@ def main() -> None:
         fixed = small["peak_rss"] - small["batch"] * per_image
         fits = int((args.ram_gib * GIB - fixed) // per_image)
         rows.append((size, big, per_image, fixed, fits))
-        print(f"{size} px: batch {small['batch']} {small['img_s']:.2f} img/s {small['peak_rss'] / GIB:.2f} GiB | "
-              f"batch {big['batch']} {big['img_s']:.2f} (fastest step {big['best_img_s']:.2f}) img/s "
-              f"{big['peak_rss'] / GIB:.2f} GiB", flush=True)
+        print(
+            f"{size} px: batch {small['batch']} {small['img_s']:.2f} img/s {small['peak_rss'] / GIB:.2f} GiB | "
+            f"batch {big['batch']} {big['img_s']:.2f} (fastest step {big['best_img_s']:.2f}) img/s "
+            f"{big['peak_rss'] / GIB:.2f} GiB",
+            flush=True,
+        )
     from artistry.recipes import RECIPES
 
     hires = RECIPES["hires"]
-    print(f"\nhires recipe ({hires['model']}, ngf {hires['ngf']}, ndf {hires['ndf']}, nz {hires['nz']}), "
-          f"{rows[0][1]['precision']}, {machine}, {args.steps} timed steps after {args.warmup} warm-up\n")
-    print(f"| size | batch | img/s (median step) | img/s (fastest step) | peak RSS (GiB) | memory per image (MiB) "
-          f"| fixed part (GiB) | largest batch in {args.ram_gib:g} GiB (extrapolated) |")
+    print(
+        f"\nhires recipe ({hires['model']}, ngf {hires['ngf']}, ndf {hires['ndf']}, nz {hires['nz']}), "
+        f"{rows[0][1]['precision']}, {machine}, {args.steps} timed steps after {args.warmup} warm-up\n"
+    )
+    print(
+        f"| size | batch | img/s (median step) | img/s (fastest step) | peak RSS (GiB) | memory per image (MiB) "
+        f"| fixed part (GiB) | largest batch in {args.ram_gib:g} GiB (extrapolated) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for size, big, per_image, fixed, fits in rows:
-        print(f"| {size} | {big['batch']} | {big['img_s']:.2f} | {big['best_img_s']:.2f} | "
-              f"{big['peak_rss'] / GIB:.2f} | {per_image / 2 ** 20:.0f} | {fixed / GIB:.2f} | {fits} |")
+        print(
+            f"| {size} | {big['batch']} | {big['img_s']:.2f} | {big['best_img_s']:.2f} | "
+            f"{big['peak_rss'] / GIB:.2f} | {per_image / 2**20:.0f} | {fixed / GIB:.2f} | {fits} |"
+        )
 
 
 if __name__ == "__main__":

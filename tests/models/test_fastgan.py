@@ -1,5 +1,6 @@
 """FastGAN: shapes and exact parameter counts at 128-1024 px, the critic-side reconstruction term,
 noise injection only while training, and a 20-step run at 128 px through the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -32,15 +33,15 @@ def w(res: int, base: int) -> int:
 def generator_params(size: int, b: int) -> int:
     """The paper's generator, counted by hand: GLU halves 2c conv outputs; BN has 2 per channel."""
     glu = lambda cin, cout: 9 * cin * 2 * cout + 2 * 2 * cout  # noqa: E731  3x3 conv + BN
-    n = NZ * 2 * w(4, b) * 16 + 2 * 2 * w(4, b)               # 1x1 -> 4x4 transposed conv + BN
+    n = NZ * 2 * w(4, b) * 16 + 2 * 2 * w(4, b)  # 1x1 -> 4x4 transposed conv + BN
     for k in range(3, int(math.log2(size)) + 1):
-        cin, cout = w(2 ** (k - 1), b), w(2 ** k, b)
+        cin, cout = w(2 ** (k - 1), b), w(2**k, b)
         n += glu(cin, cout)
-        if k % 2:                                             # comp block: second conv, two noise weights
+        if k % 2:  # comp block: second conv, two noise weights
             n += glu(cout, cout) + 2
-    for s, t in generator_links(size):                        # excitation: 4x4 conv + 1x1 conv
+    for s, t in generator_links(size):  # excitation: 4x4 conv + 1x1 conv
         n += 16 * w(s, b) * w(t, b) + w(t, b) ** 2
-    return n + 9 * w(size, b) * C + C                         # to_rgb
+    return n + 9 * w(size, b) * C + C  # to_rgb
 
 
 def discriminator_params(size: int, b: int) -> int:
@@ -54,7 +55,7 @@ def discriminator_params(size: int, b: int) -> int:
             n += 16 * w(r, b) * w(r // 2, b) + 2 * w(r // 2, b)
             r //= 2
     r = stem
-    while r > 8:                                              # down blocks: 4x4 + 3x3 convs, 1x1 shortcut
+    while r > 8:  # down blocks: 4x4 + 3x3 convs, 1x1 shortcut
         cin, cout = w(r, b), w(r // 2, b)
         n += 16 * cin * cout + 9 * cout * cout + cin * cout + 3 * 2 * cout
         r //= 2
@@ -62,7 +63,7 @@ def discriminator_params(size: int, b: int) -> int:
         n += 16 * w(s, b) * w(t, b) + w(t, b) ** 2
     n += w(8, b) * w(4, b) + 2 * w(4, b) + 16 * w(4, b) + 1  # neck + 4x4 head
     out = min(128, size // 2)
-    for cin in (w(8, b), w(16, b)):                           # the two decoders
+    for cin in (w(8, b), w(16, b)):  # the two decoders
         r = 8
         while r < out:
             r *= 2
@@ -90,8 +91,14 @@ def test_shapes_and_exact_parameter_counts_at_every_size(size):
 
 def test_paper_widths_and_skip_links():
     model, _ = tiny(256, ngf=64, ndf=64)
-    assert [model.G.blocks[str(r)][0][1].out_channels // 2 for r in (8, 16, 32, 64, 128, 256)] == \
-        [512, 256, 128, 128, 64, 32]
+    assert [model.G.blocks[str(r)][0][1].out_channels // 2 for r in (8, 16, 32, 64, 128, 256)] == [
+        512,
+        256,
+        128,
+        128,
+        64,
+        32,
+    ]
     assert generator_links(1024) == [(8, 128), (16, 256), (32, 512), (64, 1024)]
     assert generator_links(256) == [(8, 128), (16, 256)] and critic_links(256) == [(256, 32), (128, 16), (64, 8)]
     assert generator_links(64) == [(4, 32), (8, 64)]  # below 128 px the links are 8x apart
@@ -113,7 +120,7 @@ def test_reconstruction_gradient_reaches_d_only_and_joins_the_shared_critic_phas
     model.zero_grad(set_to_none=True)
     critic = loss.phases()[0]
     total, logs = critic.compute(model, real)
-    assert "recon_D" in logs and total > logs["loss_D"]   # hinge + reconstruction
+    assert "recon_D" in logs and total > logs["loss_D"]  # hinge + reconstruction
     total.backward()
     assert all(p.grad is None for p in model.G.parameters())  # the critic phase's fakes are detached
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.D.decode_part[-2].parameters())
@@ -150,8 +157,9 @@ def test_noise_only_while_training_and_eval_leaves_the_global_rng_alone():
     assert not torch.equal(model.generate(z), model.generate(z))
 
 
-@pytest.mark.parametrize(("flag", "value", "says"), [
-    ("pack", 2, "--pack"), ("mbdisc", 4, "--mbdisc"), ("loss", "elbo", "--loss")])
+@pytest.mark.parametrize(
+    ("flag", "value", "says"), [("pack", 2, "--pack"), ("mbdisc", 4, "--mbdisc"), ("loss", "elbo", "--loss")]
+)
 def test_unsupported_options_name_the_flag(flag, value, says):
     cfg = Config()
     cfg.data.path, cfg.model.model, cfg.train.steps = "x", "fastgan", 1
@@ -163,9 +171,38 @@ def test_unsupported_options_name_the_flag(flag, value, says):
 def test_twenty_steps_at_128px_then_generate_and_interpolate(image_folder, tmp_path, monkeypatch):
     monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    assert app(["train", str(image_folder), "--model", "fastgan", "--size", "128", "--ngf", "4", "--ndf", "4",
-                "--nz", "16", "--batch", "4", "--steps", "20", "--eval-at", "", "--precision", "fp32",
-                "--n-samples", "4", "--quiet", "--name", "fg"]) == 0
+    assert (
+        app(
+            [
+                "train",
+                str(image_folder),
+                "--model",
+                "fastgan",
+                "--size",
+                "128",
+                "--ngf",
+                "4",
+                "--ndf",
+                "4",
+                "--nz",
+                "16",
+                "--batch",
+                "4",
+                "--steps",
+                "20",
+                "--eval-at",
+                "",
+                "--precision",
+                "fp32",
+                "--n-samples",
+                "4",
+                "--quiet",
+                "--name",
+                "fg",
+            ]
+        )
+        == 0
+    )
     run = tmp_path / "runs" / "00000-fg"
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["train"]["recipe"] == "hires" and cfg["loss"]["n_critic"] == 1

@@ -16,6 +16,7 @@ Widths follow the paper's table (channels per resolution as a multiple of --ngf 
 4 px down to 1/8x at 1024 px). Below 128 px (for tests and the 64 px comparison) the same
 blocks are used and SLE links 8x apart (4->32, 8->64) instead of 16x.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,7 @@ from .layers import MinibatchStd, apply_spectral_norm_, critic_norm, init_dcgan_
 # The paper's channels per resolution, as a multiple of the base width (64 in the paper).
 WIDTH_MULT = {4: 16, 8: 8, 16: 4, 32: 2, 64: 2, 128: 1, 256: 0.5, 512: 0.25, 1024: 0.125}
 MIN_WIDTH = 4
-MAX_STEM = 256   # D strides down to this resolution before its residual blocks
+MAX_STEM = 256  # D strides down to this resolution before its residual blocks
 RECON_MAX = 128  # side of the images D's decoders rebuild (the paper's 128)
 
 
@@ -95,8 +96,12 @@ class Excitation(nn.Module):
     def __init__(self, c_source: int, c_target: int):
         super().__init__()
         self.gate = nn.Sequential(
-            nn.AdaptiveAvgPool2d(4), nn.Conv2d(c_source, c_target, 4, 1, 0, bias=False), nn.SiLU(),
-            nn.Conv2d(c_target, c_target, 1, 1, 0, bias=False), nn.Sigmoid())
+            nn.AdaptiveAvgPool2d(4),
+            nn.Conv2d(c_source, c_target, 4, 1, 0, bias=False),
+            nn.SiLU(),
+            nn.Conv2d(c_target, c_target, 1, 1, 0, bias=False),
+            nn.Sigmoid(),
+        )
 
     def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return target * self.gate(source)
@@ -107,11 +112,12 @@ class FastGANGenerator(nn.Module):
         super().__init__()
         self.size = size
         w4 = width(4, ngf)
-        self.init = nn.Sequential(nn.ConvTranspose2d(nz, 2 * w4, 4, 1, 0, bias=False),
-                                  nn.BatchNorm2d(2 * w4), nn.GLU(dim=1))          # [N, w4, 4, 4]
+        self.init = nn.Sequential(
+            nn.ConvTranspose2d(nz, 2 * w4, 4, 1, 0, bias=False), nn.BatchNorm2d(2 * w4), nn.GLU(dim=1)
+        )  # [N, w4, 4, 4]
         self.blocks = nn.ModuleDict()
         for k in range(3, int(math.log2(size)) + 1):
-            r = 2 ** k
+            r = 2**k
             cin, cout = width(r // 2, ngf), width(r, ngf)
             block = [GLUBlock(cin, cout, nn.BatchNorm2d(2 * cout), noise=k % 2 == 1)]
             if k % 2 == 1:  # "comp" block at 8, 32, 128, 512 px: a second conv
@@ -144,10 +150,16 @@ class DownBlock(nn.Module):
     def __init__(self, cin: int, cout: int, norm: str):
         super().__init__()
         self.main = nn.Sequential(
-            nn.Conv2d(cin, cout, 4, 2, 1, bias=False), critic_norm(norm, cout), nn.LeakyReLU(0.2),
-            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), critic_norm(norm, cout), nn.LeakyReLU(0.2))
+            nn.Conv2d(cin, cout, 4, 2, 1, bias=False),
+            critic_norm(norm, cout),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+            critic_norm(norm, cout),
+            nn.LeakyReLU(0.2),
+        )
         self.skip = nn.Sequential(
-            nn.AvgPool2d(2), nn.Conv2d(cin, cout, 1, 1, 0, bias=False), critic_norm(norm, cout), nn.LeakyReLU(0.2))
+            nn.AvgPool2d(2), nn.Conv2d(cin, cout, 1, 1, 0, bias=False), critic_norm(norm, cout), nn.LeakyReLU(0.2)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (self.main(x) + self.skip(x)) / 2
@@ -173,12 +185,15 @@ class FastGANDiscriminator(nn.Module):
         self.stem_size = stem = min(size, MAX_STEM)
         if size <= MAX_STEM:  # a 3x3 conv at full resolution
             stem_layers: list[nn.Module] = [nn.Conv2d(channels, width(stem, ndf), 3, 1, 1), nn.LeakyReLU(0.2)]
-        else:                 # 4x4 stride-2 convs down to 256 px, normalised after the first
+        else:  # 4x4 stride-2 convs down to 256 px, normalised after the first
             r = size // 2
             stem_layers = [nn.Conv2d(channels, width(r, ndf), 4, 2, 1), nn.LeakyReLU(0.2)]
             while r > stem:
-                stem_layers += [nn.Conv2d(width(r, ndf), width(r // 2, ndf), 4, 2, 1, bias=False),
-                                critic_norm(spec.norm, width(r // 2, ndf)), nn.LeakyReLU(0.2)]
+                stem_layers += [
+                    nn.Conv2d(width(r, ndf), width(r // 2, ndf), 4, 2, 1, bias=False),
+                    critic_norm(spec.norm, width(r // 2, ndf)),
+                    nn.LeakyReLU(0.2),
+                ]
                 r //= 2
         self.stem = nn.Sequential(*stem_layers)
         self.down = nn.ModuleDict()
@@ -190,8 +205,9 @@ class FastGANDiscriminator(nn.Module):
         self.excite = nn.ModuleDict({str(t): Excitation(width(s, ndf), width(t, ndf)) for s, t in self.links})
         w8 = width(8, ndf)
         self.mbstd = MinibatchStd() if spec.mbstd else None
-        self.neck = nn.Sequential(nn.Conv2d(w8, width(4, ndf), 1, 1, 0, bias=False),
-                                  critic_norm(spec.norm, width(4, ndf)), nn.LeakyReLU(0.2))
+        self.neck = nn.Sequential(
+            nn.Conv2d(w8, width(4, ndf), 1, 1, 0, bias=False), critic_norm(spec.norm, width(4, ndf)), nn.LeakyReLU(0.2)
+        )
         self.head = nn.Conv2d(width(4, ndf) + int(spec.mbstd), 1, 4, 1, 0)  # 8x8 -> 5x5 patch logits
         rec = recon_size(size)
         self.decode_all = Decoder(w8, ndf, channels, rec, spec.norm)
@@ -256,8 +272,10 @@ class FastGAN(GenerativeModel):
         if loss is not None and not LOSSES.get(loss, flag="--loss").needs_critic:
             raise ConfigError(f"--loss: fastgan trains with an adversarial loss (hinge, bce, ...), not '{loss}'")
         if cfg.loss.pack != 1:
-            raise ConfigError("--pack: fastgan's discriminator rebuilds each real image from its own features, "
-                              "so it cannot fold several images into one input; use --pack 1")
+            raise ConfigError(
+                "--pack: fastgan's discriminator rebuilds each real image from its own features, "
+                "so it cannot fold several images into one input; use --pack 1"
+            )
         if cfg.model.mbdisc:
             raise ConfigError("--mbdisc: fastgan does not support minibatch discrimination; use --mbstd instead")
 
@@ -287,10 +305,10 @@ class FastGAN(GenerativeModel):
         q = int(torch.randint(4, (1,)))  # a CPU draw: no device sync
         i, j = divmod(q, 2)
         half, part = x.shape[-1] // 2, h16.shape[-1] // 2
-        crop = x[:, :, i * half:(i + 1) * half, j * half:(j + 1) * half]
+        crop = x[:, :, i * half : (i + 1) * half, j * half : (j + 1) * half]
         rebuilt_all = self.D.decode_all(h8)
-        rebuilt_part = self.D.decode_part(h16[:, :, i * part:(i + 1) * part, j * part:(j + 1) * part])
-        recon = (laplacian_l1(rebuilt_all, _resize(x, out)) + laplacian_l1(rebuilt_part, _resize(crop, out)))
+        rebuilt_part = self.D.decode_part(h16[:, :, i * part : (i + 1) * part, j * part : (j + 1) * part])
+        recon = laplacian_l1(rebuilt_all, _resize(x, out)) + laplacian_l1(rebuilt_part, _resize(crop, out))
         return self.recon_weight * recon, {"recon_D": recon}
 
 
