@@ -13,7 +13,7 @@ from typing import Any
 from .errors import ConfigError
 
 CONFIG_VERSION = 1
-SIZES = (32, 64, 128, 256)
+SIZES = (32, 64, 128, 256, 512, 1024)
 FITS = ("crop", "pad", "stretch")
 PRECISIONS = ("auto", "bf16", "fp32")
 UPSAMPLES = ("transpose", "resize")

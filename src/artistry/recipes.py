@@ -16,7 +16,16 @@ to the loss (its paper's defaults), so `--recipe best --loss hinge` still gets h
   (--ada-target) lost to a fixed probability there: on CPU budgets D's sign statistic says
   "overfitting" from the start because G is still weak, so p saturated anyway, later.
 
-Recipes are for the GAN families (dcgan, mlp); the VAE and DAE have their own losses.
+- hires: FastGAN (Liu et al. 2021, `--model fastgan`) for 128-1024 px few-shot sets: hinge
+  loss, one critic step per generator step, batch-normalised D with its reconstruction term,
+  DiffAugment, EMA and best's budget rules (lr tail, KID at 70% and the end). The optimizer is
+  the paper's (batch 8, Adam 2e-4, betas (0.5, 0.999)) rather than hinge's SNGAN defaults;
+  widths are a quarter of the paper's (ngf = ndf = 16: a 128 px step costs about a third of
+  what it does at 32, and a CPU hour then sees a few thousand images rather than one); on a
+  GPU pass the paper's --ngf 64 --ndf 64. nz is the paper's 256. Not yet chosen by ablation
+  nor measured against best by `bench quality` at its full budget (needs a quiet machine).
+
+Recipes are for the GAN families (dcgan, mlp, fastgan); the VAE and DAE have their own losses.
 """
 from __future__ import annotations
 
@@ -34,9 +43,13 @@ _FAST = {**_CLASSIC, "ngf": 32, "ndf": 32, "batch": 64, "mirror": True, "ema": T
 _BEST = {**_FAST, "upsample": "resize", "mbstd": True, "augment": "color,translation,cutout",
          "lr_tail": 0.2, "eval_at": "0.7", "eval_n": 250, "eval_metric": "kid"}
 
-RECIPES: dict[str, dict[str, Any]] = {"classic": _CLASSIC, "fast": _FAST, "best": _BEST}
+_HIRES = {**_BEST, "model": "fastgan", "loss": "hinge", "n_critic": 1, "d_norm": "batch", "mbstd": False,
+          "nz": 256, "ngf": 16, "ndf": 16, "batch": 8, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
+
+RECIPES: dict[str, dict[str, Any]] = {"classic": _CLASSIC, "fast": _FAST, "best": _BEST, "hires": _HIRES}
 DEFAULT_RECIPE = "best"
-GAN_MODELS = ("dcgan", "mlp")
+MODEL_RECIPES = {"fastgan": "hires"}  # a family's own default recipe, when it is not DEFAULT_RECIPE
+GAN_MODELS = ("dcgan", "mlp", "fastgan")
 
 
 def recipe_settings(name: str) -> dict[str, Any]:
@@ -82,12 +95,13 @@ def config_from(data_path: str, given: dict[str, Any], recipe: str | None = None
     Args:
         data_path: the image folder.
         given: config fields the user set (flat names, e.g. {"ngf": 64}); they win over the recipe.
-        recipe: a recipe name; None means the default recipe for GAN models and none for the
-            VAE/DAE, whose settings come from their own losses.
+        recipe: a recipe name; None means the model's default recipe for GAN models (hires for
+            fastgan, best for the others) and none for the VAE/DAE, whose settings come from
+            their own losses.
     """
     model = given.get("model", "dcgan")
     if recipe is None:
-        recipe = DEFAULT_RECIPE if model in GAN_MODELS else ""
+        recipe = MODEL_RECIPES.get(model, DEFAULT_RECIPE) if model in GAN_MODELS else ""
     elif model not in GAN_MODELS:
         raise ConfigError(f"--recipe: recipes are for GAN models ({', '.join(GAN_MODELS)}), not --model {model}")
     cfg = Config()

@@ -55,3 +55,20 @@ def test_quality_bench_bad_flags_name_the_flag(image_folder, capsys):
     assert "--upsample" in capsys.readouterr().err
     assert app(["bench", "quality", "--data", str(image_folder), "--size", "48"]) == 1
     assert "--size" in capsys.readouterr().err
+
+
+def test_quality_bench_compares_best_and_hires_at_128px(tmp_path, stub_inception, monkeypatch):
+    monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
+    folder = write_image_folder(tmp_path / "images", n=16)
+    out = tmp_path / "hires.md"
+    compare = "best[ngf=4,ndf=4,batch=8,precision=fp32],hires[ngf=4,ndf=4,nz=16,precision=fp32]"
+    assert app(["bench", "quality", "--data", str(folder), "--minutes", "0.01", "--n", "16", "--size", "128",
+                "--compare", compare, "--runs-dir", str(tmp_path / "runs"),
+                "--grids", str(tmp_path / "docs"), "--out", str(out)]) == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    configs = [json.loads((Path(r["run"]) / "config.json").read_text()) for r in rows]
+    assert [(c["model"]["model"], c["data"]["size"]) for c in configs] == [("dcgan", 128), ("fastgan", 128)]
+    assert all(r["images_seen"] > 0 and r["fid"] > 0 for r in rows)
+    assert "FID(hires[ngf=4,ndf=4,nz=16,precision=fp32]) / FID(best[ngf=4,ndf=4,batch=8,precision=fp32])" \
+        in out.read_text()
+    assert (tmp_path / "docs" / "quality_0.01min.png").is_file()

@@ -37,7 +37,7 @@ def test_help_shows_the_best_recipe_values_not_the_bare_dataclass_defaults(capsy
         assert flag_value in text
     assert "small dataset) [False]" not in text and "[transpose]" not in text  # the bare defaults of --mirror, --upsample
     # options no recipe touches keep their plain defaults
-    assert "training resolution in pixels (32, 64, 128, 256) [64]" in text
+    assert "training resolution in pixels (32, 64, 128, 256, 512, 1024; mlp up to 256) [64]" in text
     assert "how many step checkpoints to keep [3]" in text
 
 

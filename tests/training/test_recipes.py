@@ -36,6 +36,21 @@ def test_given_flags_override_the_recipe_and_optimizer_follows_the_loss():
     assert (cfg.optim.beta1, cfg.optim.beta2) == (0.0, 0.9)  # hinge's paper, not DCGAN's
 
 
+def test_hires_is_fastgan_with_the_papers_optimizer_and_bests_budget_rules():
+    for cfg in (resolve(config_from("imgs", {}, "hires")), resolve(config_from("imgs", {"model": "fastgan"}))):
+        m, lo, o, t = cfg.model, cfg.loss, cfg.optim, cfg.train
+        assert t.recipe == "hires" and (m.model, lo.loss, lo.n_critic, m.d_norm) == ("fastgan", "hinge", 1, "batch")
+        assert (m.nz, t.batch, o.lr_g, o.lr_d, o.beta1, o.beta2) == (256, 8, 2e-4, 2e-4, 0.5, 0.999)
+        assert (t.augment, t.ema, t.lr_tail, t.eval_at, t.eval_metric) == \
+            ("color,translation,cutout", True, 0.2, "0.7", "kid")
+    assert resolve(config_from("imgs", {"size": 1024}, "hires")).data.size == 1024
+
+
+def test_mlp_stops_at_256px():
+    with pytest.raises(ConfigError, match="--size: the mlp family goes up to 256 px"):
+        resolve(config_from("imgs", {"model": "mlp", "size": 512}))
+
+
 def test_vae_gets_no_recipe_and_refuses_one():
     assert config_from("imgs", {"model": "vae"}).train.recipe == ""
     with pytest.raises(ConfigError, match="--recipe"):

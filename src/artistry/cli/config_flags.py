@@ -8,13 +8,13 @@ from ..config import Config, field_type
 from ..recipes import DEFAULT_RECIPE, recipe_settings
 
 HELP = {
-    "size": "training resolution in pixels (32, 64, 128, 256)",
+    "size": "training resolution in pixels (32, 64, 128, 256, 512, 1024; mlp up to 256)",
     "fit": "how non-square images become square: crop (centre), pad (white), stretch",
     "channels": "3 for colour, 1 for greyscale",
     "mirror": "also show D horizontally flipped images (doubles a small dataset)",
     "cache_dir": "where prepared datasets are cached (default $ARTISTRY_CACHE or ~/.cache/artistry)",
     "min_images": "refuse datasets with fewer usable images than this",
-    "model": "model family: dcgan, mlp, vae, dae",
+    "model": "model family: dcgan, mlp, fastgan (few-shot, 128-1024 px), vae, dae",
     "nz": "latent size (GAN noise / VAE latent); --latent is the same flag",
     "ngf": "generator / decoder base width",
     "ndf": "discriminator / encoder base width",
@@ -60,7 +60,8 @@ HELP = {
     "eval_at": "evaluate at these shares of the budget, e.g. 0.5,0.75, and at the end if one ran (one that "
                "would cost over 15%% of the training so far is skipped)",
     "eval_metric": "fid or kid: which metric picks the best checkpoint",
-    "recipe": "classic (DCGAN paper), fast, best: model, loss and options chosen together [best]",
+    "recipe": "classic (DCGAN paper), fast, best, hires (fastgan): model, loss and options chosen together "
+              "[best; hires for --model fastgan]",
     "sample_every": "images between sample grids (default: 40 grids per run, spaced by training time "
                     "under --max-minutes)",
     "checkpoint_every": "images between checkpoints (default: 5 per run, spaced by training time under "

@@ -28,7 +28,15 @@ Tensor = torch.Tensor
 
 def _with_auxiliary(model, real, loss, logs):
     """Adds a family's own generator-side loss (e.g. the ELBO of a VAE-GAN)."""
-    aux = model.auxiliary_loss(real)
+    return _add(model.auxiliary_loss(real), loss, logs)
+
+
+def _with_critic_auxiliary(model, real, kept, loss, logs):
+    """Adds a family's own critic-side loss (e.g. FastGAN's reconstruction of the real batch)."""
+    return _add(model.critic_auxiliary_loss(real, kept), loss, logs)
+
+
+def _add(aux, loss, logs):
     if aux is not None:
         aux_loss, aux_logs = aux
         loss = loss + aux_loss
@@ -79,7 +87,8 @@ class AdversarialLoss(Loss):
 
         def critic(model, real):
             fake = fake_batch(model, real.shape[0], real.device).detach()
-            d_real = model.discriminate(real).float()
+            d_real, kept = model.discriminate_real(real)
+            d_real = d_real.float()
             d_fake = model.discriminate(fake).float()
             loss, logs = self.critic_objective(d_real, d_fake)
             # rt: ADA's overfitting heuristic, the share of reals D calls real minus the rest
@@ -92,7 +101,7 @@ class AdversarialLoss(Loss):
                 penalty = r1_penalty(model, real)
                 loss = loss + 0.5 * r1 * penalty
                 logs["r1"] = penalty
-            return loss, logs
+            return _with_critic_auxiliary(model, real, kept, loss, logs)
 
         def generator(model, real):
             fake = fake_batch(model, real.shape[0], real.device)

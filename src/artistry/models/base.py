@@ -79,6 +79,17 @@ class GenerativeModel(nn.Module):
         """Extra generator-side loss (e.g. a VAE's ELBO in VAE-GAN); None for plain GANs."""
         return None
 
+    def discriminate_real(self, x: torch.Tensor) -> tuple[torch.Tensor, object]:
+        """The critic phase's pass over the real batch: (logits [N / pack], whatever the family's
+        `critic_auxiliary_loss` needs from this same pass, e.g. D's hidden features; None here)."""
+        return self.discriminate(x), None
+
+    def critic_auxiliary_loss(self, real: torch.Tensor, kept: object):
+        """Extra critic-side loss, (loss, logs) or None (the default), from the real batch and what
+        `discriminate_real` kept of D's pass over it (e.g. FastGAN's reconstruction). Only the
+        critic's optimizer steps on it: the critic phase's fakes are detached."""
+        return None
+
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters per optimizer; keys match the loss's optimizer names ("G", "D")."""
         groups = {"G": list(self.G.parameters())}

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ..config import Config
+from ..errors import ConfigError
 from ..registry import MODELS
 from .base import CriticSpec, GenerativeModel
 from .layers import MinibatchDiscrimination, apply_spectral_norm_, init_dcgan_
@@ -74,6 +75,12 @@ class MLPDiscriminator(nn.Module):
 @MODELS.register("mlp")
 class MLPGAN(GenerativeModel):
     """Dense GAN: widths scale with --ngf/--ndf (64 gives 256-512-1024 and 512-256)."""
+
+    @classmethod
+    def check(cls, cfg: Config) -> None:
+        # Its first and last layers are dense over every pixel: 1.2e9 weights at 512 px, width 64.
+        if cfg.data.size > 256:
+            raise ConfigError("--size: the mlp family goes up to 256 px; use --model fastgan or dcgan above that")
 
     @classmethod
     def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "MLPGAN":

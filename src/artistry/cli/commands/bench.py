@@ -45,7 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--rounds", type=int, default=5, help="alternating timed rounds [5]")
     s.add_argument("--batch", type=int, default=64, help="images per step [64]")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto; both loops run there [cpu]")
-    s.add_argument("--recipe", choices=["classic", "fast", "best"], default=None,
+    from ...recipes import RECIPES
+
+    s.add_argument("--recipe", choices=sorted(RECIPES), default=None,
                    help="time a recipe's networks and options instead of the tutorial's own architecture")
     s.add_argument("--compile", action="store_true", help="torch.compile our networks (the reference stays eager)")
     m = p.add_argument_group("modes")
@@ -85,7 +87,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="recipes, or variants for ablations such as best[mbstd=false,lr_tail=0]; "
                         "the ratio is FID(last)/FID(first) [classic,best]")
     q.add_argument("--n", type=int, default=2000, help="generated images per evaluation [2000]")
-    q.add_argument("--size", type=int, default=64, help="training resolution [64]")
+    q.add_argument("--size", type=int, default=64, help="training resolution (also speed's, with --recipe) [64]")
     q.add_argument("--runs-dir", default="runs/bench-quality", help="where the runs go [runs/bench-quality]")
     q.add_argument("--grids", metavar="DIR", default="benchmarks/results",
                    help="where the side-by-side grids go [benchmarks/results]")
@@ -143,7 +145,8 @@ def _run_speed(args: argparse.Namespace) -> int:
         from ...build import pick_device
         pick_device(args.device)  # a clear error naming --device when there is no GPU
     run_speed(args.precision, args.batch, args.steps or 5, args.rounds, device=args.device,
-              recipe=args.recipe, compile=args.compile, warmup=10 if args.device != "cpu" else 2)
+              recipe=args.recipe, compile=args.compile, warmup=10 if args.device != "cpu" else 2,
+              size=args.size if args.recipe else 64)  # the tutorial's networks are 64 px only
     return 0
 
 
