@@ -156,7 +156,7 @@ def test_a_stop_on_one_rank_stops_every_rank_on_the_same_step_with_one_checkpoin
     assert ranks[1]["report"]["writes"] == []
 
 
-@pytest.mark.parametrize("what", ["latents", "augment", "vae_noise", "dae_corruption"])
+@pytest.mark.parametrize("what", ["latents", "augment", "vae_noise", "dae_corruption", "fastgan_noise"])
 def test_each_rank_gets_its_rows_of_what_one_process_draws(what, monkeypatch):
     """Every per-image training draw, made on rank r of 2, is rows r of one process's draw for
     the global batch (in-process: the shard is set by hand, no process group needed)."""
@@ -164,7 +164,12 @@ def test_each_rank_gets_its_rows_of_what_one_process_draws(what, monkeypatch):
     from artistry.data.augment import DiffAugment
     from artistry.data.corrupt import corrupt, parse_noise
     from artistry.models.base import GenerativeModel
+    from artistry.models.fastgan import NoiseInjection
     from artistry.models.vae import ConvVAE
+
+    noise = NoiseInjection()
+    with torch.no_grad():
+        noise.weight.fill_(1.0)
 
     x = torch.rand(8, 3, 16, 16) * 2 - 1
     draws = {
@@ -173,6 +178,7 @@ def test_each_rank_gets_its_rows_of_what_one_process_draws(what, monkeypatch):
         "vae_noise": lambda x: ConvVAE.reparameterize(None, torch.zeros(x.shape[0], 7), torch.zeros(x.shape[0], 7)),
         "dae_corruption": lambda x: distributed.on_global_batch(
             lambda y: corrupt(y, parse_noise("gaussian:0.2,saltpepper:0.05,mask")), x),
+        "fastgan_noise": lambda x: noise(torch.zeros_like(x)).detach(),
     }
     torch.manual_seed(7)
     whole = draws[what](x)

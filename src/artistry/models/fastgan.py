@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config
+from ..distributed import rows
 from ..errors import ConfigError
 from ..registry import LOSSES, MODELS
 from .base import CriticSpec, GenerativeModel
@@ -84,7 +85,9 @@ class NoiseInjection(nn.Module):
         if not self.training:
             return x
         n, _, h, w = x.shape
-        return x + self.weight * torch.randn(n, 1, h, w, device=x.device, dtype=x.dtype)
+        # under many processes, this rank's rows of one draw for the global batch (house rule 23)
+        noise = rows(lambda m: torch.randn(m, 1, h, w, device=x.device, dtype=x.dtype), n)
+        return x + self.weight * noise
 
 
 class Excitation(nn.Module):
