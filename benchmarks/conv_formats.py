@@ -5,6 +5,7 @@ This is what `--precision auto` and the G-only channels_last choice in build.py 
 
     .venv/bin/python benchmarks/conv_formats.py [--repeats 5]
 """
+
 import argparse
 import time
 
@@ -30,6 +31,7 @@ def layer_ms(layer, x, precision, channels_last, repeats):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             y = layer(x)
         y.float().sum().backward()
+
     return timed(step, repeats)
 
 
@@ -37,8 +39,10 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser()
     p.add_argument("--repeats", type=int, default=5)
     a = p.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
-          f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {torch.ops.mkldnn._is_mkldnn_bf16_supported()}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU capability "
+        f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {torch.ops.mkldnn._is_mkldnn_bf16_supported()}"
+    )
     convt = (nn.ConvTranspose2d(64, 32, 4, 2, 1, bias=False), torch.randn(32, 64, 16, 16))
     conv = (nn.Conv2d(32, 64, 4, 2, 1, bias=False), torch.randn(32, 32, 32, 32))
     print("precision  format          convT fwd+bwd ms   conv fwd+bwd ms")

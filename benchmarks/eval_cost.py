@@ -13,6 +13,7 @@ repository; ARCHITECTURE.md, 'Development datasets', says how to get it).
 that load from other processes hits every setting alike, and checks that each setting's features
 equal the plain fp32 network's to float rounding.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,9 +74,12 @@ def explore(images: np.ndarray, rounds: int) -> None:
     reference = features[next(iter(settings))]
     for name in settings:
         diff = np.abs(features[name] - reference).max()
-        print(f"{name:52s} {len(images) / np.median(wall[name]):5.2f} img/s median wall "
-              f"({len(images) / min(wall[name]):5.2f} best), {len(images) / np.median(cpu[name]):5.2f} img per "
-              f"CPU-s, max |feature diff| {diff:.1e}", flush=True)
+        print(
+            f"{name:52s} {len(images) / np.median(wall[name]):5.2f} img/s median wall "
+            f"({len(images) / min(wall[name]):5.2f} best), {len(images) / np.median(cpu[name]):5.2f} img per "
+            f"CPU-s, max |feature diff| {diff:.1e}",
+            flush=True,
+        )
 
 
 def full_report(args) -> None:
@@ -85,23 +89,28 @@ def full_report(args) -> None:
     cache = RealFeatureCache(args.cache_dir)
     start = time.perf_counter()
     real, hit = cached_real_features(real, args.protocol, extractor, cache)
-    print(f"real features: {len(real.images)} images, {'cache hit' if hit else 'computed and cached'} "
-          f"in {time.perf_counter() - start:.1f} s", flush=True)
+    print(
+        f"real features: {len(real.images)} images, {'cache hit' if hit else 'computed and cached'} "
+        f"in {time.perf_counter() - start:.1f} s",
+        flush=True,
+    )
 
     out = Path(tempfile.mkdtemp(prefix="eval_cost_"))
     start = time.perf_counter()
-    report = compute_report(generated, real, protocol=args.protocol, extractor=extractor,
-                            sheet_path=out / "nearest.png")
+    report = compute_report(
+        generated, real, protocol=args.protocol, extractor=extractor, sheet_path=out / "nearest.png"
+    )
     write_report(report, out, "bench")
     total = time.perf_counter() - start
     gen_seconds = report["seconds"]["generated_features"]
-    print(f"full report for {args.n} generated images: {total:.1f} s "
-          f"({total / 60:.2f} min; budget 6 min)")
+    print(f"full report for {args.n} generated images: {total:.1f} s ({total / 60:.2f} min; budget 6 min)")
     print(f"  Inception on the generated side: {gen_seconds:.1f} s = {args.n / gen_seconds:.2f} img/s")
     print(f"  metrics (FID, KID, P/R/D/C, memorisation, sheet): {report['seconds']['metrics']:.1f} s")
-    print(f"  FID {report['fid']:.3f}, KID {report['kid']['mean']:.5f} ± {report['kid']['std']:.5f}, "
-          f"precision {report['precision']:.3f}, recall {report['recall']:.3f}, "
-          f"flagged {report['memorization']['share_flagged']:.1%}")
+    print(
+        f"  FID {report['fid']:.3f}, KID {report['kid']['mean']:.5f} ± {report['kid']['std']:.5f}, "
+        f"precision {report['precision']:.3f}, recall {report['recall']:.3f}, "
+        f"flagged {report['memorization']['share_flagged']:.1%}"
+    )
     print(f"  report written to {out}")
 
 
@@ -120,7 +129,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     if args.explore:
-        real = np.stack(read_image_folder(args.real)[:args.explore_n])
+        real = np.stack(read_image_folder(args.real)[: args.explore_n])
         explore(image_like(real, args.explore_n), args.rounds)
     else:
         full_report(args)

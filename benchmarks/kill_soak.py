@@ -10,6 +10,7 @@ the uninterrupted run's.
 
 Uses `python -m artistry train` exactly as a user would, one CPU thread, on generated images.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,10 +46,39 @@ def write_images(folder: Path, n: int, size: int, seed: int) -> None:
 
 
 def train_cmd(args, images: Path, name: str) -> list[str]:
-    return [sys.executable, "-m", "artistry", "train", str(images), "--recipe", "classic", "--size", str(args.size),
-            "--ngf", "8", "--ndf", "8", "--nz", "16", "--batch", "8", "--precision", "fp32", "--n-samples", "4",
-            "--ema", "--steps", str(args.steps), "--checkpoint-every", str(8 * args.checkpoint_steps),
-            "--sample-every", str(8 * args.checkpoint_steps), "--name", name, "--quiet"]
+    return [
+        sys.executable,
+        "-m",
+        "artistry",
+        "train",
+        str(images),
+        "--recipe",
+        "classic",
+        "--size",
+        str(args.size),
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--nz",
+        "16",
+        "--batch",
+        "8",
+        "--precision",
+        "fp32",
+        "--n-samples",
+        "4",
+        "--ema",
+        "--steps",
+        str(args.steps),
+        "--checkpoint-every",
+        str(8 * args.checkpoint_steps),
+        "--sample-every",
+        str(8 * args.checkpoint_steps),
+        "--name",
+        name,
+        "--quiet",
+    ]
 
 
 def final_state(run: Path) -> tuple[dict, dict]:
@@ -89,13 +119,23 @@ def main() -> int:
     work = Path(args.work or tempfile.mkdtemp(prefix="kill-soak-"))
     images, runs = work / "images", work / "runs"
     write_images(images, 32, 40, args.seed)
-    env = {**os.environ, "ARTISTRY_CACHE": str(work / "cache"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env = {
+        **os.environ,
+        "ARTISTRY_CACHE": str(work / "cache"),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
+    }
     rng = random.Random(args.seed)
 
     t0 = time.monotonic()
-    ref = subprocess.run(train_cmd(args, images, "reference") + ["--keep", "100000"],  # keep all: compared per step
-                         cwd=work, env=env, capture_output=True, text=True)
+    ref = subprocess.run(
+        train_cmd(args, images, "reference") + ["--keep", "100000"],  # keep all: compared per step
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if ref.returncode:
         sys.exit(f"the uninterrupted run failed:\n{ref.stderr}")
     reference_s = time.monotonic() - t0
@@ -112,8 +152,11 @@ def main() -> int:
         if fresh and run.exists():  # killed before the run directory was complete: nothing was trained
             shutil.rmtree(run)
             restarted_fresh += 1
-        cmd = train_cmd(args, images, "soak") if fresh else \
-            [sys.executable, "-m", "artistry", "train", "--resume", str(run), "--quiet"]
+        cmd = (
+            train_cmd(args, images, "soak")
+            if fresh
+            else [sys.executable, "-m", "artistry", "train", "--resume", str(run), "--quiet"]
+        )
         err_path = work / f"attempt-{attempt:02d}.err"  # a file, not a pipe: a full pipe would stall the run
         with open(err_path, "w") as err_file:
             proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=err_file)
@@ -136,8 +179,11 @@ def main() -> int:
         diverged.update(differ)
         newest = ckpt.list_checkpoints(run / "checkpoints")
         steps_at_kill.append(newest[-1][0] if newest else None)
-        print(f"  attempt {attempt}: rc {proc.returncode}, newest checkpoint step {steps_at_kill[-1]}, "
-              f"{n} on disk, {bad} unreadable, differing from the reference at steps {differ}", flush=True)
+        print(
+            f"  attempt {attempt}: rc {proc.returncode}, newest checkpoint step {steps_at_kill[-1]}, "
+            f"{n} on disk, {bad} unreadable, differing from the reference at steps {differ}",
+            flush=True,
+        )
         finished = proc.returncode == 0
         attempt += 1
         if last:
@@ -149,18 +195,31 @@ def main() -> int:
         lost += 1
     keys = sorted(k for k in b if not k.startswith("fixed."))
     differ = [k for k in keys if k not in a or not torch.equal(a[k], b[k])]
-    same_counters = (meta_a["step"], meta_a["images_seen"], meta_a["loader"]) == \
-        (meta_b["step"], meta_b["images_seen"], meta_b["loader"])
+    same_counters = (meta_a["step"], meta_a["images_seen"], meta_a["loader"]) == (
+        meta_b["step"],
+        meta_b["images_seen"],
+        meta_b["loader"],
+    )
     torn = len((run / "metrics.jsonl").read_text().splitlines()) - len(read_records(run / "metrics.jsonl"))
     result = {
-        "kills_asked": args.kills, "kills_delivered": delivered, "attempts": attempt, "steps": args.steps, "checkpoint_every_steps": args.checkpoint_steps,
-        "runs_lost": lost, "checkpoints_checked": loaded, "checkpoints_unreadable": unreadable,
-        "killed_before_run_dir_complete": restarted_fresh, "torn_metrics_lines": torn,
-        "tensors_compared": len(keys), "tensors_differing": len(differ), "counters_equal": same_counters,
+        "kills_asked": args.kills,
+        "kills_delivered": delivered,
+        "attempts": attempt,
+        "steps": args.steps,
+        "checkpoint_every_steps": args.checkpoint_steps,
+        "runs_lost": lost,
+        "checkpoints_checked": loaded,
+        "checkpoints_unreadable": unreadable,
+        "killed_before_run_dir_complete": restarted_fresh,
+        "torn_metrics_lines": torn,
+        "tensors_compared": len(keys),
+        "tensors_differing": len(differ),
+        "counters_equal": same_counters,
         "bit_identical": not differ and same_counters,
         "first_checkpoint_differing": min(diverged) if diverged else None,
         "newest_checkpoint_after_each_attempt": steps_at_kill,
-        "wall_s": round(time.monotonic() - t0, 1), "reference_s": round(reference_s, 1),
+        "wall_s": round(time.monotonic() - t0, 1),
+        "reference_s": round(reference_s, 1),
     }
     print(json.dumps(result, indent=1))
     if differ:

@@ -44,14 +44,17 @@ def images_per_second(loader: BatchLoader, seconds: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help="image folder (default ../shared/data/paintings_a)")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="image folder (default ../shared/data/paintings_a)"
+    )
     parser.add_argument("--cache-dir", type=Path, default=None, help="default: a temporary folder")
     parser.add_argument("--seconds", type=float, default=3.0, help="timing per case")
     args = parser.parse_args()
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
-          f"data {args.data.resolve()}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
+        f"data {args.data.resolve()}"
+    )
     with tempfile.TemporaryDirectory() as temp:
         cache_dir = args.cache_dir or Path(temp)
         for size, batch, mirror, channels_last in CASES:
@@ -60,9 +63,11 @@ def main() -> None:
             prepare_s = time.perf_counter() - start
             loader = BatchLoader(dataset.images, batch, seed=0, mirror=mirror, channels_last=channels_last)
             rate = images_per_second(loader, args.seconds)
-            print(f"{size:4d} px  batch {batch}  mirror={mirror!s:5}  channels_last={channels_last!s:5}  "
-                  f"{rate:9,.0f} img/s   (N={len(dataset)}, prepare {prepare_s:.1f} s"
-                  f"{', cache reused' if dataset.reused else ''})")
+            print(
+                f"{size:4d} px  batch {batch}  mirror={mirror!s:5}  channels_last={channels_last!s:5}  "
+                f"{rate:9,.0f} img/s   (N={len(dataset)}, prepare {prepare_s:.1f} s"
+                f"{', cache reused' if dataset.reused else ''})"
+            )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ docs/modes_drs.png was made with `--out docs/modes_drs.png`.
 Same training and scoring as `artistry bench modes --suite 2d` (seed 0); red crosses are the
 mixture's means, grey circles the 3-sigma high-quality radius.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,9 @@ def main() -> None:
     for row, data in enumerate(("ring", "grid")):
         r = train_2d(a.recipe, data, steps=a.steps, seed=a.seed, keep_samples=True)
         means, sigma = mixture(data)
-        for col, (title, x) in enumerate((("G alone", r["samples_before_drs"]), ("kept by rejection sampling", r["samples"]))):
+        for col, (title, x) in enumerate(
+            (("G alone", r["samples_before_drs"]), ("kept by rejection sampling", r["samples"]))
+        ):
             s = score_mixture(x, data)
             ax = axes[row, col]
             ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4)
@@ -42,8 +45,12 @@ def main() -> None:
             for m in means:
                 ax.add_patch(plt.Circle(m, 3 * sigma, fill=False, color="grey", lw=0.5))
             lim = 1.4 * float(np.abs(means).max())
-            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal",
-                   title=f"{data}, {title}: {s.modes} modes, {100 * s.high_quality:.1f}% HQ")
+            ax.set(
+                xlim=(-lim, lim),
+                ylim=(-lim, lim),
+                aspect="equal",
+                title=f"{data}, {title}: {s.modes} modes, {100 * s.high_quality:.1f}% HQ",
+            )
         print(f"{data}: {r['seconds']:.0f}s, acceptance {100 * r['acceptance']:.1f}%", flush=True)
     fig.suptitle(f"{a.recipe}, {a.steps} steps, seed {a.seed}: 2,500 samples each")
     fig.tight_layout()

@@ -1,7 +1,8 @@
 """Training speed: our DCGAN-64 vs the tutorial-style fp32 loop. Same as `artistry bench speed`.
 
-    .venv/bin/python benchmarks/speed.py [--precision auto|fp32|bf16] [--rounds 5] [--steps 5]
+.venv/bin/python benchmarks/speed.py [--precision auto|fp32|bf16] [--rounds 5] [--steps 5]
 """
+
 import argparse
 
 from artistry.bench.speed import run_speed

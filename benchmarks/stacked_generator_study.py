@@ -12,6 +12,7 @@ training stream (two seeds): the data's own KL.
 --classifier-seed N trains a second digit classifier (same recipe, seed N, not cached) and
 labels the same samples with it: how much of the KL depends on the measuring instrument.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,9 @@ from artistry.metrics.modes import digit_bias_kl, digit_frequencies, reverse_kl,
 def label(images: torch.Tensor, clf) -> tuple[np.ndarray, float]:
     """Each channel's digit [N, 3] and the share of confident labels, classifying once."""
     conf: list[float] = []
-    digits = np.concatenate([stacked_mnist.classify_stacked(clf, images[i:i + 500], conf) for i in range(0, len(images), 500)])
+    digits = np.concatenate(
+        [stacked_mnist.classify_stacked(clf, images[i : i + 500], conf) for i in range(0, len(images), 500)]
+    )
     return digits, float(np.mean(conf))
 
 
@@ -39,8 +42,8 @@ def confident_frequencies(images: torch.Tensor, clf) -> np.ndarray:
     clf.eval()
     out = []
     for c in range(3):
-        x = images[:, c:c + 1, 2:30, 2:30].float().contiguous()
-        p = torch.cat([torch.softmax(clf(x[i:i + 500]), dim=1) for i in range(0, len(x), 500)])
+        x = images[:, c : c + 1, 2:30, 2:30].float().contiguous()
+        p = torch.cat([torch.softmax(clf(x[i : i + 500]), dim=1) for i in range(0, len(x), 500)])
         sure = p.max(1).values >= 0.9
         out.append(np.bincount(p.argmax(1)[sure].numpy(), minlength=10) / max(int(sure.sum()), 1))
     return np.stack(out)
@@ -49,10 +52,12 @@ def confident_frequencies(images: torch.Tensor, clf) -> np.ndarray:
 def summary(digits: np.ndarray, confident: float) -> str:
     s = score_stacked(digits)
     marg = [reverse_kl(f) for f in digit_frequencies(s.counts)]
-    return (f"{s.modes} modes, KL {s.reverse_kl:.4f}; per-channel marginal KLs "
-            f"{', '.join(f'{m:.4f}' for m in marg)} (sum {digit_bias_kl(s.counts):.4f}); "
-            f"channel dependence {s.reverse_kl - digit_bias_kl(s.counts):.4f} (pairwise MI "
-            f"{', '.join(f'{mi:.4f}' for mi in pairwise_mi(digits))}); {100 * confident:.0f}% confident")
+    return (
+        f"{s.modes} modes, KL {s.reverse_kl:.4f}; per-channel marginal KLs "
+        f"{', '.join(f'{m:.4f}' for m in marg)} (sum {digit_bias_kl(s.counts):.4f}); "
+        f"channel dependence {s.reverse_kl - digit_bias_kl(s.counts):.4f} (pairwise MI "
+        f"{', '.join(f'{mi:.4f}' for mi in pairwise_mi(digits))}); {100 * confident:.0f}% confident"
+    )
 
 
 def pairwise_mi(digits: np.ndarray) -> list[float]:
@@ -75,8 +80,12 @@ def main() -> None:
     ap.add_argument("--drs", default="", help="comma-separated classifier steps to try, e.g. 2000,8000")
     ap.add_argument("--critic-width", type=int, default=32, help="width of the rejection classifier [32]")
     ap.add_argument("--real", action="store_true", help="also score real stacked digits (two seeds)")
-    ap.add_argument("--classifier-seed", type=int, default=None,
-                    help="also label G's samples with a second classifier trained with this seed")
+    ap.add_argument(
+        "--classifier-seed",
+        type=int,
+        default=None,
+        help="also label G's samples with a second classifier trained with this seed",
+    )
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -101,16 +110,21 @@ def main() -> None:
     if args.classifier_seed is not None:
         other, acc = stacked_mnist.train_classifier(mnist, seed=args.classifier_seed, log=lambda s: None)
         digits2, confident2 = label(samples, other.eval())
-        print(f"second classifier (seed {args.classifier_seed}, test accuracy {100 * acc:.2f}%): "
-              f"{summary(digits2, confident2)}; the two agree on {100 * (digits == digits2).mean():.1f}% "
-              "of G's channel labels")
+        print(
+            f"second classifier (seed {args.classifier_seed}, test accuracy {100 * acc:.2f}%): "
+            f"{summary(digits2, confident2)}; the two agree on {100 * (digits == digits2).mean():.1f}% "
+            "of G's channel labels"
+        )
     for steps in [int(x) for x in args.drs.split(",") if x]:
         t0 = time.perf_counter()
         real_stream = stacked_mnist.stacked_stream(mnist, 1, stacked_mnist.STACKED_BATCH)
-        kept, acc = stacked_mnist._rejection_stacked(G, real_stream, steps, stacked_mnist.STACKED_EVAL, 0,
-                                                     width=args.critic_width)
-        print(f"drs {steps} steps, critic width {args.critic_width}: {summary(*label(kept, clf))}, "
-              f"kept {100 * acc:.1f}% ({time.perf_counter() - t0:.0f} s)")
+        kept, acc = stacked_mnist._rejection_stacked(
+            G, real_stream, steps, stacked_mnist.STACKED_EVAL, 0, width=args.critic_width
+        )
+        print(
+            f"drs {steps} steps, critic width {args.critic_width}: {summary(*label(kept, clf))}, "
+            f"kept {100 * acc:.1f}% ({time.perf_counter() - t0:.0f} s)"
+        )
 
 
 if __name__ == "__main__":

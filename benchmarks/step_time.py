@@ -9,6 +9,7 @@ core, then swap the cores, so both see the same contention:
 
 Works on trees from before the Runtime (76ba4c3) too, so old and new can be compared.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,6 +34,7 @@ def main() -> None:
 
     if args.recipe:
         from artistry.recipes import config_from
+
         cfg = config_from("bench", {"steps": 1, "batch": args.batch}, args.recipe)
         cfg.train.eval_at = ""
     else:
@@ -43,19 +45,23 @@ def main() -> None:
     model, loss = build_model(cfg, device)
     if cfg.train.augment:
         from artistry.data.augment import DiffAugment
+
         model.augment = DiffAugment(cfg.train.augment)
     try:  # the Runtime decides autocast and memory format
         from artistry.runtime import resolve_runtime
+
         runtime = resolve_runtime(cfg)
         autocast, channels_last = runtime.autocast, runtime.channels_last
     except ImportError:  # older trees
         from artistry.build import resolve_precision, use_channels_last
+
         precision = resolve_precision(device, cfg.train.precision)
         autocast = lambda: stepmod.autocast_for(device, precision)  # noqa: E731
         channels_last = use_channels_last(device, cfg.train.precision)
     size = cfg.data.size
-    state = TrainState(model, build_optimizers(cfg, model), None, torch.zeros(1, cfg.model.nz),
-                       torch.zeros(1, 3, size, size))
+    state = TrainState(
+        model, build_optimizers(cfg, model), None, torch.zeros(1, cfg.model.nz), torch.zeros(1, 3, size, size)
+    )
     real = torch.rand(args.batch, 3, size, size) * 2 - 1
     if channels_last:
         real = real.contiguous(memory_format=torch.channels_last)
@@ -69,8 +75,10 @@ def main() -> None:
         times.append(time.perf_counter() - t0)
     times.sort()
     median = times[len(times) // 2]
-    print(f"{args.label} {args.recipe or 'dcgan'} batch {args.batch}: median step {1000 * median:.0f} ms, "
-          f"min {1000 * times[0]:.0f} ms ({args.batch / median:.1f} img/s)")
+    print(
+        f"{args.label} {args.recipe or 'dcgan'} batch {args.batch}: median step {1000 * median:.0f} ms, "
+        f"min {1000 * times[0]:.0f} ms ({args.batch / median:.1f} img/s)"
+    )
 
 
 if __name__ == "__main__":

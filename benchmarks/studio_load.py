@@ -8,6 +8,7 @@ then loads the thumbnails lazily, so they are not part of the page's time.
 
     .venv/bin/python benchmarks/studio_load.py [--runs 100] [--repeats 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,19 +30,35 @@ def fake_run(runs: Path, i: int, png: bytes) -> None:
     run = runs / f"{i:05d}-fake{i}"
     (run / "samples").mkdir(parents=True)
     (run / "eval").mkdir()
-    cfg = {"data": {"path": "/data/art", "size": 64}, "model": {"model": "dcgan"}, "loss": {"loss": "bce"},
-           "train": {"recipe": "best", "max_minutes": 30, "steps": None, "epochs": None}}
+    cfg = {
+        "data": {"path": "/data/art", "size": 64},
+        "model": {"model": "dcgan"},
+        "loss": {"loss": "bce"},
+        "train": {"recipe": "best", "max_minutes": 30, "steps": None, "epochs": None},
+    }
     (run / "config.json").write_text(json.dumps(cfg))
     (run / "manifest.json").write_text(json.dumps({"count": 300}))
     rng = random.Random(i)
     with open(run / "metrics.jsonl", "w") as f:
         for s in range(1, 1201):
-            f.write(json.dumps({"step": s * 10, "images_seen": s * 640, "elapsed": s * 1.5,
-                                "loss_D": rng.random(), "loss_G": rng.random(), "img_per_s": 420.0}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "step": s * 10,
+                        "images_seen": s * 640,
+                        "elapsed": s * 1.5,
+                        "loss_D": rng.random(),
+                        "loss_G": rng.random(),
+                        "img_per_s": 420.0,
+                    }
+                )
+                + "\n"
+            )
     for k in range(40):
         (run / "samples" / f"{(k + 1) * 19200:09d}.png").write_bytes(png)
-    (run / "eval" / "12000.json").write_text(json.dumps({"fid": 80 + i, "kid": {"mean": 0.05}, "precision": 0.6,
-                                                         "recall": 0.3}))
+    (run / "eval" / "12000.json").write_text(
+        json.dumps({"fid": 80 + i, "kid": {"mean": 0.05}, "precision": 0.6, "recall": 0.3})
+    )
 
 
 def main() -> None:
@@ -80,12 +97,15 @@ def main() -> None:
         ms = (time.perf_counter() - t0) * 1000
         assert path != "/" or body.count('class="card run"') == args.runs
         return ms
+
     cold = load()
     warm = [load() for _ in range(args.repeats)]
     filtered = statistics.median([load("/?q=fake1&sort=fid") for _ in range(5)])
     server.should_exit = True
-    print(f"runs page, {args.runs} runs: cold {cold:.0f} ms, warm median {statistics.median(warm):.0f} ms "
-          f"(max {max(warm):.0f} ms over {args.repeats}), filtered + sorted median {filtered:.0f} ms")
+    print(
+        f"runs page, {args.runs} runs: cold {cold:.0f} ms, warm median {statistics.median(warm):.0f} ms "
+        f"(max {max(warm):.0f} ms over {args.repeats}), filtered + sorted median {filtered:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 PSNR is on pixels scaled to [0, 1], averaged over images (dB). Held-out images are prepared
 exactly like the run's dataset (size, fit, channels) with data.load_image.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,10 +71,16 @@ def vae(run_dir: Path, folder: Path, grid: Path | None, k: int = 1) -> dict:
     recon = run.images_from_latents(run.encode(x))  # posterior mean -> decoder
     p = psnr_uint8(x, recon)
     flat = np.broadcast_to(np.rint(x.mean(axis=(2, 3), keepdims=True)), x.shape).astype(np.uint8)
-    result = {"run": str(run_dir), "images_seen": run.images_seen, "heldout": len(x),
-              "psnr_mean": float(p.mean()), "psnr_median": float(np.median(p)),
-              "flat_colour_baseline_psnr": float(psnr_uint8(x, flat).mean()),
-              "beta": run.config.loss.beta, "nz": run.config.model.nz}
+    result = {
+        "run": str(run_dir),
+        "images_seen": run.images_seen,
+        "heldout": len(x),
+        "psnr_mean": float(p.mean()),
+        "psnr_median": float(np.median(p)),
+        "flat_colour_baseline_psnr": float(psnr_uint8(x, flat).mean()),
+        "beta": run.config.loss.beta,
+        "nz": run.config.model.nz,
+    }
     if grid is not None:
         samples = run.generate(16, seed=0)
         pairs = np.stack([x[:16], recon[:16]], axis=1).reshape(-1, *x.shape[1:])  # in | out
@@ -86,18 +93,30 @@ def dae(run_dir: Path, folder: Path, grid: Path | None, k: int = 1) -> dict:
     run = artistry.load(run_dir)
     x = heldout_images(run, folder)
     clean = torch.from_numpy(x).float() / 127.5 - 1
-    rows, result = [], {"run": str(run_dir), "images_seen": run.images_seen, "heldout": len(x),
-                        "trained_on": run.config.loss.noise, "noise": {}}
+    rows, result = (
+        [],
+        {
+            "run": str(run_dir),
+            "images_seen": run.images_seen,
+            "heldout": len(x),
+            "trained_on": run.config.loss.noise,
+            "noise": {},
+        },
+    )
     for spec in NOISES:
         noisy = tensor_to_uint8(apply_one(clean, parse_noise(spec)[0], torch.Generator().manual_seed(0)))
         out = run.denoise(noisy)
         before, after = psnr_uint8(x, noisy).mean(), psnr_uint8(x, out).mean()
-        result["noise"][spec] = {"noisy_db": float(before), "denoised_db": float(after),
-                                 "gain_db": float(after - before)}
+        result["noise"][spec] = {
+            "noisy_db": float(before),
+            "denoised_db": float(after),
+            "gain_db": float(after - before),
+        }
         rows += [noisy[:4], out[:4], x[:4]]
     if grid is not None:
-        cells = np.concatenate([np.stack([r[i] for r in rows[k:k + 3]]) for k in range(0, len(rows), 3)
-                                for i in range(4)])
+        cells = np.concatenate(
+            [np.stack([r[i] for r in rows[k : k + 3]]) for k in range(0, len(rows), 3) for i in range(4)]
+        )
         save_png(zoom(make_grid(cells, nrow=12), k), grid)
         result["grid"] = str(grid)
     return result
@@ -107,18 +126,27 @@ def gan(gan_dir: Path, dae_dir: Path, grid: Path, n: int = 8, k: int = 1) -> dic
     run = artistry.load(gan_dir)
     raw = run.generate(n, seed=0)
     d = str(dae_dir)
-    steps = {"denoise": Pipeline([("denoise", d)]),
-             "denoise+bw": Pipeline([("denoise", d), ("bw", None)]),
-             "denoise+bw+contour": Pipeline([("denoise", d), ("bw", None), ("contour", None)])}
+    steps = {
+        "denoise": Pipeline([("denoise", d)]),
+        "denoise+bw": Pipeline([("denoise", d), ("bw", None)]),
+        "denoise+bw+contour": Pipeline([("denoise", d), ("bw", None), ("contour", None)]),
+    }
     outs = {name: p(raw) for name, p in steps.items()}
     bw_only = Pipeline([("bw", None)])(raw)
     # rows: raw | denoised | denoised + bw | denoised + bw + contour | bw alone (no denoiser)
     save_png(zoom(make_grid(np.concatenate([raw, *outs.values(), bw_only]), nrow=n), k), grid)
     change = {name: float(np.abs(v.astype(np.int16) - raw.astype(np.int16)).mean()) for name, v in outs.items()}
-    return {"gan": str(gan_dir), "dae": d, "grid": str(grid), "mean_abs_change_vs_raw": change,
-            "ink_components_per_image": {"bw": ink_components(bw_only),
-                                         "denoise+bw": ink_components(outs["denoise+bw"]),
-                                         "denoise+bw+contour": ink_components(outs["denoise+bw+contour"])}}
+    return {
+        "gan": str(gan_dir),
+        "dae": d,
+        "grid": str(grid),
+        "mean_abs_change_vs_raw": change,
+        "ink_components_per_image": {
+            "bw": ink_components(bw_only),
+            "denoise+bw": ink_components(outs["denoise+bw"]),
+            "denoise+bw+contour": ink_components(outs["denoise+bw+contour"]),
+        },
+    }
 
 
 def main(argv=None) -> int:

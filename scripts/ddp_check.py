@@ -9,6 +9,7 @@ Prints, per case, the largest difference relative to each tensor's largest magni
 so a moment of 1e-10 that differs by 1e-14 does not count); exits 1 above 1e-3 (measured:
 at most 1e-4, an Adam moment of 2e-4 off by 2e-8).
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,10 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-CASES = [("dcgan", "bce", {"mbstd": True, "d_norm": "none", "ema": True, "augment": "translation,cutout"}),
-         ("dcgan", "wgan-gp", {"mbstd": True, "augment": "color,translation"}),
-         ("vae", "elbo", {}),
-         ("dae", "denoise", {"noise": "gaussian:0.2,saltpepper:0.05,mask"})]
+CASES = [
+    ("dcgan", "bce", {"mbstd": True, "d_norm": "none", "ema": True, "augment": "translation,cutout"}),
+    ("dcgan", "wgan-gp", {"mbstd": True, "augment": "color,translation"}),
+    ("vae", "elbo", {}),
+    ("dae", "denoise", {"noise": "gaussian:0.2,saltpepper:0.05,mask"}),
+]
 
 
 def _relative(a, b) -> float:
@@ -36,7 +39,7 @@ def main() -> int:
     from helpers import write_image_folder
 
     worst_all = 0.0
-    for model, loss, options in CASES[:int(sys.argv[1]) if len(sys.argv) > 1 else None]:
+    for model, loss, options in CASES[: int(sys.argv[1]) if len(sys.argv) > 1 else None]:
         tmp = Path(tempfile.mkdtemp())
         cfg = Config()
         cfg.data.path, cfg.data.size, cfg.data.cache_dir = str(write_image_folder(tmp / "images")), 32, str(tmp / "c")
@@ -57,8 +60,10 @@ def main() -> int:
         b, _ = ckpt.load(Path(ranks[0]["report"]["run_dir"]) / "checkpoints" / ckpt.checkpoint_name(3))
         rel, key = max((_relative(a[k], b[k]), k) for k in a if a[k].is_floating_point())
         worst_all = max(worst_all, rel)
-        print(f"{model}/{loss} {options}: {len(a)} tensors, largest relative difference {rel:.1e} ({key}, "
-              f"largest |value| {a[key].float().abs().max().item():.1e})")
+        print(
+            f"{model}/{loss} {options}: {len(a)} tensors, largest relative difference {rel:.1e} ({key}, "
+            f"largest |value| {a[key].float().abs().max().item():.1e})"
+        )
     return 0 if worst_all < 1e-3 else 1
 
 

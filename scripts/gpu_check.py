@@ -4,6 +4,7 @@ recipe for a time budget at 64 and 256 px; the best recipe's D(real)/D(fake) ove
 steps on CPU and CUDA. Prints one table. Run through scripts/gpu_check.sh (about 8 minutes on
 an H100/H200); nothing here is a CI test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,9 +18,14 @@ from pathlib import Path
 
 ROWS: list[dict] = []
 FAMILIES = [  # (name, flags): every family and loss, a few steps each
-    ("dcgan-bce", "--recipe classic"), ("dcgan-best", ""), ("dcgan-wgan", "--recipe classic --loss wgan"),
-    ("dcgan-wgan-gp", "--recipe classic --loss wgan-gp"), ("dcgan-hinge", "--recipe classic --loss hinge"),
-    ("mlp-bce", "--model mlp --size 32 --recipe classic"), ("vae", "--model vae"), ("dae", "--model dae"),
+    ("dcgan-bce", "--recipe classic"),
+    ("dcgan-best", ""),
+    ("dcgan-wgan", "--recipe classic --loss wgan"),
+    ("dcgan-wgan-gp", "--recipe classic --loss wgan-gp"),
+    ("dcgan-hinge", "--recipe classic --loss hinge"),
+    ("mlp-bce", "--model mlp --size 32 --recipe classic"),
+    ("vae", "--model vae"),
+    ("dae", "--model dae"),
 ]
 
 
@@ -27,8 +33,9 @@ def run(label: str, command: str, timeout: float, env=None) -> tuple[bool, str]:
     """Run one shell command; record pass/fail and seconds; return (ok, output)."""
     t0 = time.monotonic()
     try:
-        p = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=timeout,
-                           env={**os.environ, **(env or {})})
+        p = subprocess.run(
+            command, shell=True, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+        )
         ok, out = p.returncode == 0, p.stdout + p.stderr
     except subprocess.TimeoutExpired as e:
         ok, out = False, f"timed out after {timeout:.0f} s\n{e.stdout or ''}{e.stderr or ''}"
@@ -82,15 +89,22 @@ def main() -> int:
     runs = Path(args.runs)
     common = f"--runs-dir {runs} --quiet --device cuda"
 
-    run("nvidia-smi / torch", f"nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv && "
-        f"{shlex.quote(sys.executable)} -c 'import torch; print(torch.__version__, torch.version.cuda)'", 60)
+    run(
+        "nvidia-smi / torch",
+        f"nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv && "
+        f"{shlex.quote(sys.executable)} -c 'import torch; print(torch.__version__, torch.version.cuda)'",
+        60,
+    )
     if "parity" not in skip:
         run("CPU/CUDA parity tests", f"{shlex.quote(sys.executable)} -m pytest -q -p no:warnings tests/gpu", 240)
     if "families" not in skip:
         for name, flags in FAMILIES:
             size = "" if "--size" in flags else "--size 64"
-            ok, _ = run(f"train {name} 30 steps", f"{art} train {args.data} {size} {flags} --steps 30 "
-                        f"--name {name} {common}", 180)
+            ok, _ = run(
+                f"train {name} 30 steps",
+                f"{art} train {args.data} {size} {flags} --steps 30 --name {name} {common}",
+                180,
+            )
             if not ok:
                 continue
             rd = newest_run(runs, name)
@@ -104,8 +118,13 @@ def main() -> int:
         run("evaluate dcgan-best (n 200, GPU Inception)", f"{art} evaluate {rd} --n 200 --batch 100 --device cuda", 180)
         run("generate dcgan-best on the CPU", f"{art} generate {rd} --n 4 --out {rd}/gen-cpu --device cpu", 60)
     if "bench" not in skip:
-        for extra in ("--batch 64", "--batch 128", "--recipe best --batch 64", "--recipe best --batch 256",
-                      "--recipe best --batch 64 --compile"):
+        for extra in (
+            "--batch 64",
+            "--batch 128",
+            "--recipe best --batch 64",
+            "--recipe best --batch 256",
+            "--recipe best --batch 64 --compile",
+        ):
             ok, out = run(f"bench speed {extra}", f"{art} bench speed --device cuda --steps 50 --rounds 3 {extra}", 300)
             line = next((x for x in out.splitlines() if x.startswith("median:")), "")
             ROWS[-1]["note"] = line.replace("median: ", "")[:150]
@@ -113,24 +132,31 @@ def main() -> int:
         minutes = args.seconds / 60
         for size in (64, 256):
             name = f"best{size}"
-            ok, _ = run(f"best recipe {args.seconds:.0f} s at {size} px",
-                        f"{art} train {args.data} --size {size} --max-minutes {minutes:.3f} --name {name} {common}",
-                        args.seconds + 240)
+            ok, _ = run(
+                f"best recipe {args.seconds:.0f} s at {size} px",
+                f"{art} train {args.data} --size {size} --max-minutes {minutes:.3f} --name {name} {common}",
+                args.seconds + 240,
+            )
             if ok:
                 summarise(newest_run(runs, name), ROWS[-1])
     if "cpu300" not in skip:
         for device in ("cuda", "cpu"):
             name = f"best300-{device}"
-            ok, _ = run(f"best recipe 300 steps on {device} (D over steps 200-300)",
-                        f"{art} train {args.data} --size 64 --steps 300 --name {name} --runs-dir {runs} --quiet "
-                        f"--device {device}", 600)
+            ok, _ = run(
+                f"best recipe 300 steps on {device} (D over steps 200-300)",
+                f"{art} train {args.data} --size 64 --steps 300 --name {name} --runs-dir {runs} --quiet "
+                f"--device {device}",
+                600,
+            )
             if ok:
                 summarise(newest_run(runs, name), ROWS[-1], last_steps=100)
 
     print("\n| check | result | seconds | img/s | D(real) | D(fake) | note |\n|---|---|---|---|---|---|---|")
     for r in ROWS:
-        print(f"| {r['check']} | {'pass' if r['ok'] else 'FAIL'} | {r['seconds']} | {r.get('img_s', '')} | "
-              f"{r.get('D_real', '')} | {r.get('D_fake', '')} | {r.get('note', '')} |")
+        print(
+            f"| {r['check']} | {'pass' if r['ok'] else 'FAIL'} | {r['seconds']} | {r.get('img_s', '')} | "
+            f"{r.get('D_real', '')} | {r.get('D_fake', '')} | {r.get('note', '')} |"
+        )
     failed = [r["check"] for r in ROWS if not r["ok"]]
     print(f"\n{len(ROWS) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0

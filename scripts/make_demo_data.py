@@ -75,8 +75,10 @@ def credits_markdown(listed: list[str], works: dict[str, dict]) -> str:
     for rel in listed:
         work = works.get(rel, {})
         title = work.get("title_slug", "").replace("-", " ")
-        lines.append(f"| {Path(rel).with_suffix('.jpg').as_posix()} | {work.get('artist', '')} | {title} "
-                     f"| {work.get('year_in_title', '')} |")
+        lines.append(
+            f"| {Path(rel).with_suffix('.jpg').as_posix()} | {work.get('artist', '')} | {title} "
+            f"| {work.get('year_in_title', '')} |"
+        )
     return "\n".join(lines) + "\n"
 
 

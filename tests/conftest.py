@@ -1,4 +1,5 @@
 """Shared fixtures: a tiny image folder and a tiny config, so every test runs in seconds."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,6 +37,7 @@ def tiny_config(image_folder, tmp_path) -> Config:
 @pytest.fixture
 def stub_inception(monkeypatch):
     import artistry.metrics.features as features
+
     PooledPixels.instances.clear()
     monkeypatch.setattr(features, "InceptionFeatures", PooledPixels)
     return PooledPixels

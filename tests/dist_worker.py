@@ -5,6 +5,7 @@ JOB: {"config": dict | null, "resume": run dir | null, "overrides": dict, "die_a
 during step term_at. A rank other than 0 records every file it opens for writing, renames or creates
 under `audit`; the last stdout line is a JSON report {"rank", "run_dir", "writes"}.
 """
+
 import json
 import os
 import sys

@@ -1,4 +1,5 @@
 """Helpers shared by several test modules (importable: pyproject puts tests/ on sys.path)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ class PooledPixels:
     which side was extracted and how often.
     """
 
-    instances: list["PooledPixels"] = []
+    instances: list[PooledPixels] = []
 
     def __init__(self, device="cpu", batch_size=16, fast=True, pool: int = 4):
         self.images_seen, self.pool = 0, pool

@@ -1,4 +1,5 @@
 """build.py: which device, precision and memory format a config gets, decided without a GPU."""
+
 from __future__ import annotations
 
 import pytest
@@ -45,8 +46,11 @@ def _cfg(precision):
 
 
 def _conv_formats(net):
-    return {m.weight.is_contiguous(memory_format=torch.channels_last)
-            for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))}
+    return {
+        m.weight.is_contiguous(memory_format=torch.channels_last)
+        for m in net.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+    }
 
 
 def test_fp32_cpu_model_puts_only_the_generator_in_channels_last(monkeypatch):

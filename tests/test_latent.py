@@ -1,4 +1,5 @@
 """Latent walks: slerp keeps Gaussian latents on their shell; the loop visits every key in order."""
+
 from __future__ import annotations
 
 import torch

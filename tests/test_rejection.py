@@ -1,4 +1,5 @@
 """Discriminator rejection sampling on distributions whose density ratio is known."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ def _normal(mean: float, std: float, gen: torch.Generator):
 def test_rejection_with_the_exact_ratio_turns_the_proposal_into_the_target():
     # proposal N(0, 2^2), target N(0, 1): log ratio = log 2 - x^2 / 2 + x^2 / 8 (up to a constant)
     gen = torch.Generator().manual_seed(0)
-    logit = lambda x: (-x[:, 0] ** 2 * (0.5 - 0.125))  # noqa: E731
+    logit = lambda x: -(x[:, 0] ** 2) * (0.5 - 0.125)  # noqa: E731
     res = rejection_sample(_normal(0.0, 2.0, gen), logit, 20_000, quantile=1.0, burn_in=10_000, generator=gen)
     assert res.samples.shape == (20_000, 1)
     assert float(res.samples.std()) == pytest.approx(1.0, abs=0.03)
@@ -24,12 +25,20 @@ def test_rejection_with_the_exact_ratio_turns_the_proposal_into_the_target():
 
 def test_a_high_quantile_threshold_accepts_more_and_stops_at_max_draws():
     gen = torch.Generator().manual_seed(1)
-    logit = lambda x: -x[:, 0] ** 2  # noqa: E731
+    logit = lambda x: -(x[:, 0] ** 2)  # noqa: E731
     strict = rejection_sample(_normal(0, 3, gen), logit, 1000, quantile=1.0, burn_in=5000, generator=gen)
     loose = rejection_sample(_normal(0, 3, gen), logit, 1000, quantile=0.5, burn_in=5000, generator=gen)
     assert loose.acceptance > strict.acceptance
-    capped = rejection_sample(_normal(0, 3, gen), lambda x: torch.full((x.shape[0],), -50.0) + (x[:, 0] > 8) * 50,
-                              1000, quantile=1.0, burn_in=1000, chunk=1000, max_draws=5000, generator=gen)
+    capped = rejection_sample(
+        _normal(0, 3, gen),
+        lambda x: torch.full((x.shape[0],), -50.0) + (x[:, 0] > 8) * 50,
+        1000,
+        quantile=1.0,
+        burn_in=1000,
+        chunk=1000,
+        max_draws=5000,
+        generator=gen,
+    )
     assert capped.samples.shape[0] < 1000 and capped.drawn == 5000
 
 
@@ -49,4 +58,4 @@ def test_stream_sampler_cuts_a_batch_stream_to_any_size():
     counter = iter(range(100))
     sample = stream_sampler(lambda: torch.tensor([[float(next(counter))] for _ in range(3)]))
     assert sample(7)[:, 0].tolist() == [0, 1, 2, 3, 4, 5, 6]
-    assert sample(2)[:, 0].tolist() == [9, 10]   # a fresh batch; the rest of the last one is dropped
+    assert sample(2)[:, 0].tolist() == [9, 10]  # a fresh batch; the rest of the last one is dropped

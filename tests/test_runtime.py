@@ -1,4 +1,5 @@
 """One Runtime decides device, precision, memory format and autocast for the whole run."""
+
 from __future__ import annotations
 
 import pytest

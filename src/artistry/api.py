@@ -1,10 +1,12 @@
 """The public Python API: train(config) and load(run_dir)."""
+
 from __future__ import annotations
 
 import io
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,8 +30,9 @@ def _prepare(cfg: Config):
     from .data import prepare_dataset
 
     d = cfg.data
-    return prepare_dataset(d.path, size=d.size, fit=d.fit, channels=d.channels,
-                           cache_dir=d.cache_dir, min_images=d.min_images)
+    return prepare_dataset(
+        d.path, size=d.size, fit=d.fit, channels=d.channels, cache_dir=d.cache_dir, min_images=d.min_images
+    )
 
 
 def _default_name(cfg: Config) -> str:
@@ -45,9 +48,15 @@ def _fixed_real(images: np.ndarray, n: int, seed: int) -> torch.Tensor:
     return x / 127.5 - 1.0
 
 
-def train(config: Config | dict | None = None, *, resume: str | Path | None = None,
-          overrides: dict[str, Any] | None = None, callbacks: Iterable[Callback] = (),
-          progress: bool = True, stop=None) -> Path:
+def train(
+    config: Config | dict | None = None,
+    *,
+    resume: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    callbacks: Iterable[Callback] = (),
+    progress: bool = True,
+    stop=None,
+) -> Path:
     """Train a model and return its run directory.
 
     Args:
@@ -69,8 +78,10 @@ def train(config: Config | dict | None = None, *, resume: str | Path | None = No
                 cfg.set(k, None)
         for k, v in overrides.items():
             if k not in RESUMABLE_OVERRIDES + MACHINE_OVERRIDES:
-                raise ConfigError(f"--{k.replace('_', '-')} cannot be changed when resuming "
-                                  f"(only --steps, --epochs, --max-minutes, --device, --precision, --compile)")
+                raise ConfigError(
+                    f"--{k.replace('_', '-')} cannot be changed when resuming "
+                    f"(only --steps, --epochs, --max-minutes, --device, --precision, --compile)"
+                )
             cfg.set(k, v)
         _device_available_or_auto(cfg, explicit="device" in overrides)
         cfg = resolve(cfg)
@@ -134,6 +145,7 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
         distributed.convert_sync_bn(model)
     if t.augment:
         from .data.augment import DiffAugment
+
         model.augment = DiffAugment(t.augment, p=0.0 if t.ada_target else 1.0)
     state = TrainState(
         model=model,
@@ -146,8 +158,15 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
     )
     if runtime.compile:  # after the EMA copy: a copy of a compiled module calls the original
         compile_networks(model)
-    loader = BatchLoader(dataset.images, t.batch, seed=t.seed, mirror=cfg.data.mirror,
-                         device=device, channels_last=runtime.channels_last, shard=(shard.rank, shard.world))
+    loader = BatchLoader(
+        dataset.images,
+        t.batch,
+        seed=t.seed,
+        mirror=cfg.data.mirror,
+        device=device,
+        channels_last=runtime.channels_last,
+        shard=(shard.rank, shard.world),
+    )
     if resume is not None:
         meta = _restore_newest(run_dir, state)
         if meta is not None:
@@ -161,29 +180,46 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
     from .training.callbacks.adaptive_augment import AdaptiveAugment
     from .training.callbacks.evaluate import evaluate_callback
     from .training.callbacks.nonfinite_guard import NonFiniteGuard
+
     cbs: list[Callback | None] = [
         AdaptiveAugment(model.augment, t.ada_target, t.ada_kimg) if t.ada_target else None,  # extends the logs
         ProgressBar() if progress else None,
-        MetricsLog(), NonFiniteGuard(),  # before anything saves: a broken state rolls back first
-        SampleGrids(grids), CollapseAlarm(grids),
+        MetricsLog(),
+        NonFiniteGuard(),  # before anything saves: a broken state rolls back first
+        SampleGrids(grids),
+        CollapseAlarm(grids),
         evaluate_callback(cfg, dataset),  # before the checkpointer: the final state is evaluated, then saved
-        Checkpointer(budget_every(cfg, t.checkpoint_every, CHECKPOINT_SHARE, len(dataset.images)), t.keep)]
+        Checkpointer(budget_every(cfg, t.checkpoint_every, CHECKPOINT_SHARE, len(dataset.images)), t.keep),
+    ]
     cbs = [c for c in cbs if c is not None]
     cbs += list(callbacks)
     if shard.active:  # rank 0 writes everything; every rank runs the guard, on the same steps
         guard = NonFiniteGuard(min_seconds=0.0, stream=None if shard.is_main else io.StringIO())
         cbs = [guard if isinstance(c, NonFiniteGuard) else c for c in cbs] if shard.is_main else [guard]
     if progress and shard.is_main:
-        print(f"training on {runtime.describe()}" + (" (dataset in device memory)" if loader.resident else "")
-              + (f", {shard.world} processes" if shard.active else ""), file=sys.stderr)
-    trainer = Trainer(cfg, run_dir, state, loss, loader, cbs, runtime, stop=stop,
-                      control=distributed.Control() if shard.active else None)
+        print(
+            f"training on {runtime.describe()}"
+            + (" (dataset in device memory)" if loader.resident else "")
+            + (f", {shard.world} processes" if shard.active else ""),
+            file=sys.stderr,
+        )
+    trainer = Trainer(
+        cfg,
+        run_dir,
+        state,
+        loss,
+        loader,
+        cbs,
+        runtime,
+        stop=stop,
+        control=distributed.Control() if shard.active else None,
+    )
     trainer.fit()
     return run_dir
 
 
-GRID_SHARE = 1 / 40        # about 40 sample grids (and collapse checks) per run, whatever the budget
-CHECKPOINT_SHARE = 1 / 5   # and 5 checkpoints, besides the one at the end
+GRID_SHARE = 1 / 40  # about 40 sample grids (and collapse checks) per run, whatever the budget
+CHECKPOINT_SHARE = 1 / 5  # and 5 checkpoints, besides the one at the end
 
 
 def _device_available_or_auto(cfg: Config, explicit: bool) -> None:
@@ -196,8 +232,11 @@ def _device_available_or_auto(cfg: Config, explicit: bool) -> None:
     except ConfigError:
         if explicit:
             raise
-        print(f"note: this run trained on '{cfg.train.device}', which this machine does not have; "
-              "continuing with --device auto", file=sys.stderr)
+        print(
+            f"note: this run trained on '{cfg.train.device}', which this machine does not have; "
+            "continuing with --device auto",
+            file=sys.stderr,
+        )
         cfg.train.device = "auto"
 
 
@@ -211,8 +250,7 @@ def _restore_newest(run_dir: Path, state: TrainState) -> dict | None:
 
     found = list_checkpoints(run_dir / "checkpoints")
     if not found:
-        print(f"note: {run_dir} stopped before its first checkpoint; training it from the start",
-              file=sys.stderr)
+        print(f"note: {run_dir} stopped before its first checkpoint; training it from the start", file=sys.stderr)
         return None
     for step, path in reversed(found):
         try:
@@ -250,8 +288,10 @@ class LoadedRun:
 
     def _need_sampler(self) -> None:
         if not self.model.can_sample:
-            raise ConfigError(f"{self.run_dir} is a '{self.config.model.model}' run, which does not "
-                              "generate from noise; use it with `artistry postprocess --denoise`")
+            raise ConfigError(
+                f"{self.run_dir} is a '{self.config.model.model}' run, which does not "
+                "generate from noise; use it with `artistry postprocess --denoise`"
+            )
 
     def latents(self, seeds: Iterable[int]) -> torch.Tensor:
         """One latent per seed, [len(seeds), nz]; seed s always gives the same latent."""
@@ -263,8 +303,10 @@ class LoadedRun:
     def images_from_latents(self, z: torch.Tensor, batch_size: int = 64) -> np.ndarray:
         """Decode latents [N, nz] to uint8 images [N, C, H, W]."""
         self._need_sampler()
-        out = [tensor_to_uint8(self.G(z[i:i + batch_size].to(self.device)).float())
-               for i in range(0, z.shape[0], batch_size)]
+        out = [
+            tensor_to_uint8(self.G(z[i : i + batch_size].to(self.device)).float())
+            for i in range(0, z.shape[0], batch_size)
+        ]
         return np.concatenate(out)
 
     def generate(self, n: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
@@ -282,15 +324,20 @@ class LoadedRun:
         Prepare files like the dataset with `data.load_image(path, size, fit, channels)`.
         """
         if not hasattr(self.model, "encode"):
-            raise ConfigError(f"{self.run_dir} is a '{self.config.model.model}' run, which has no "
-                              "encoder; only vae runs can encode images")
+            raise ConfigError(
+                f"{self.run_dir} is a '{self.config.model.model}' run, which has no "
+                "encoder; only vae runs can encode images"
+            )
         images = np.asarray(images)
         want = tuple(self.model.image_shape)
         if images.ndim != 4 or tuple(images.shape[1:]) != want:
-            raise ConfigError(f"images must be [N, {want[0]}, {want[1]}, {want[2]}] for {self.run_dir}, "
-                              f"got {list(images.shape)}")
-        out = [self.model.encode(self._pixels_to_tensor(images[i:i + batch_size]))[0]
-               for i in range(0, len(images), batch_size)]
+            raise ConfigError(
+                f"images must be [N, {want[0]}, {want[1]}, {want[2]}] for {self.run_dir}, got {list(images.shape)}"
+            )
+        out = [
+            self.model.encode(self._pixels_to_tensor(images[i : i + batch_size]))[0]
+            for i in range(0, len(images), batch_size)
+        ]
         return torch.cat(out).float()
 
     @torch.no_grad()
@@ -301,8 +348,9 @@ class LoadedRun:
         greyscale images as grey RGB and returns their mean.
         """
         if not getattr(self.model, "can_denoise", False):
-            raise ConfigError(f"--denoise: {self.run_dir} is a '{self.config.model.model}' run; "
-                              "give a run trained with --model dae")
+            raise ConfigError(
+                f"--denoise: {self.run_dir} is a '{self.config.model.model}' run; give a run trained with --model dae"
+            )
         images = np.asarray(images)
         single = images.ndim == 3
         batch = images[None] if single else images  # [N, C, H, W]
@@ -314,11 +362,18 @@ class LoadedRun:
             x = batch.reshape(n * c, 1, h, w)
         else:  # greyscale through a colour denoiser
             x = np.repeat(batch, want, axis=1)
-        out = np.concatenate([tensor_to_uint8(self.G(self._pixels_to_tensor(x[i:i + batch_size])).float())
-                              for i in range(0, len(x), batch_size)])
+        out = np.concatenate(
+            [
+                tensor_to_uint8(self.G(self._pixels_to_tensor(x[i : i + batch_size])).float())
+                for i in range(0, len(x), batch_size)
+            ]
+        )
         if c != want:
-            out = out.reshape(n, c, h, w) if want == 1 else \
-                np.rint(out.astype(np.float32).mean(axis=1, keepdims=True)).astype(np.uint8)
+            out = (
+                out.reshape(n, c, h, w)
+                if want == 1
+                else np.rint(out.astype(np.float32).mean(axis=1, keepdims=True)).astype(np.uint8)
+            )
         return out[0] if single else out
 
     def training_images(self) -> np.ndarray:

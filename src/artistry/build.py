@@ -1,4 +1,5 @@
 """Config -> loss object + model family on a device. Shared by training and loading."""
+
 from __future__ import annotations
 
 import torch
@@ -33,7 +34,7 @@ def fast_bf16(device: torch.device) -> bool:
 
 
 def resolve_precision(device: torch.device, precision: str) -> str:
-    """"auto" -> bf16 where it is fast, else fp32."""
+    """ "auto" -> bf16 where it is fast, else fp32."""
     if precision == "auto":
         return "bf16" if fast_bf16(device) else "fp32"
     return precision

@@ -3,6 +3,7 @@
 Every field maps to a `train` flag of the same name (underscores become dashes). `None` means
 "the loss or recipe decides" and is filled in by `resolve()`, so `--dry-run` shows real values.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,33 +34,33 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     model: str = "dcgan"
-    nz: int = 100            # latent size (GAN noise, VAE latent)
-    ngf: int = 64            # generator / decoder width
-    ndf: int = 64            # discriminator / encoder width
-    mbstd: bool = False      # minibatch standard deviation layer in D
-    mbdisc: int = 0          # minibatch discrimination kernels in D (Salimans et al. 2016); 0 = off
+    nz: int = 100  # latent size (GAN noise, VAE latent)
+    ngf: int = 64  # generator / decoder width
+    ndf: int = 64  # discriminator / encoder width
+    mbstd: bool = False  # minibatch standard deviation layer in D
+    mbdisc: int = 0  # minibatch discrimination kernels in D (Salimans et al. 2016); 0 = off
     upsample: str = "transpose"  # dcgan G: transpose (the paper) or resize (nearest + 3x3 conv)
     d_norm: str | None = None  # batch|layer|none; None = whatever the loss allows
 
 
 @dataclass
 class LossConfig:
-    loss: str | None = None        # None: the model family's default (bce for GANs)
-    label_smoothing: float = 0.0   # one-sided: real targets become 1 - s
-    clip: float | None = None      # WGAN weight clipping bound
-    gp: float | None = None        # WGAN-GP penalty weight
-    r1: float = 0.0                # R1 penalty weight on real images
-    fm: float = 0.0                # generator feature-matching weight (Salimans et al. 2016)
+    loss: str | None = None  # None: the model family's default (bce for GANs)
+    label_smoothing: float = 0.0  # one-sided: real targets become 1 - s
+    clip: float | None = None  # WGAN weight clipping bound
+    gp: float | None = None  # WGAN-GP penalty weight
+    r1: float = 0.0  # R1 penalty weight on real images
+    fm: float = 0.0  # generator feature-matching weight (Salimans et al. 2016)
     n_critic: int | None = None
-    pack: int = 1                  # PacGAN: D sees `pack` samples at once
-    beta: float = 1.0              # VAE KL weight
-    kl_warmup: int = 0             # VAE: images over which beta ramps from 0
-    noise: str = "gaussian:0.2"    # DAE corruptions
+    pack: int = 1  # PacGAN: D sees `pack` samples at once
+    beta: float = 1.0  # VAE KL weight
+    kl_warmup: int = 0  # VAE: images over which beta ramps from 0
+    noise: str = "gaussian:0.2"  # DAE corruptions
 
 
 @dataclass
 class OptimConfig:
-    optimizer: str | None = None   # adam|rmsprop
+    optimizer: str | None = None  # adam|rmsprop
     lr_g: float | None = None
     lr_d: float | None = None
     beta1: float | None = None
@@ -73,25 +74,25 @@ class TrainConfig:
     epochs: float | None = None
     max_minutes: float | None = None
     seed: int = 0
-    precision: str = "auto"         # auto: bf16 where the hardware has fast bf16, else fp32
+    precision: str = "auto"  # auto: bf16 where the hardware has fast bf16, else fp32
     device: str = "auto"
-    compile: bool = False          # torch.compile G and D (opt-in: minutes of compiling first)
-    sync_bn: bool = False          # many processes: batch norm over the global batch (see distributed.py)
+    compile: bool = False  # torch.compile G and D (opt-in: minutes of compiling first)
+    sync_bn: bool = False  # many processes: batch norm over the global batch (see distributed.py)
     ema: bool = False
-    ema_kimg: float = 10.0         # EMA half-life in thousands of images (StyleGAN)
-    augment: str = ""              # DiffAugment policy, e.g. "color,translation,cutout"
-    ada_target: float = 0.0        # >0: adapt the augment probability so E[sign D(real)] stays here (ADA)
-    ada_kimg: float = 10.0         # thousands of images for the probability to move 0 -> 1
-    lr_tail: float = 0.0           # final share of the budget over which learning rates decay to 0
-    sample_every: int | None = None      # images between sample grids (None: 40 per budget, by time under max_minutes)
+    ema_kimg: float = 10.0  # EMA half-life in thousands of images (StyleGAN)
+    augment: str = ""  # DiffAugment policy, e.g. "color,translation,cutout"
+    ada_target: float = 0.0  # >0: adapt the augment probability so E[sign D(real)] stays here (ADA)
+    ada_kimg: float = 10.0  # thousands of images for the probability to move 0 -> 1
+    lr_tail: float = 0.0  # final share of the budget over which learning rates decay to 0
+    sample_every: int | None = None  # images between sample grids (None: 40 per budget, by time under max_minutes)
     checkpoint_every: int | None = None  # images between checkpoints (None: 5 per budget, likewise)
     keep: int = 3
-    n_samples: int = 64            # size of the fixed noise batch shown in grids
+    n_samples: int = 64  # size of the fixed noise batch shown in grids
     eval_every: int | None = None
-    eval_at: str = ""              # evaluate at these shares of the budget, e.g. "0.5,0.75" (and at the end if one ran)
+    eval_at: str = ""  # evaluate at these shares of the budget, e.g. "0.5,0.75" (and at the end if one ran)
     eval_n: int = 1000
-    eval_metric: str = "fid"       # fid or kid: picks the best checkpoint
-    recipe: str = ""               # the recipe the settings came from (recorded; see recipes.py)
+    eval_metric: str = "fid"  # fid or kid: picks the best checkpoint
+    recipe: str = ""  # the recipe the settings came from (recorded; see recipes.py)
     name: str = ""
     runs_dir: str = "runs"
 
@@ -112,12 +113,11 @@ class Config:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Config":
+    def from_dict(cls, d: dict[str, Any]) -> Config:
         """Build from a saved dict; unknown keys are an error naming them."""
         version = d.get("version", CONFIG_VERSION)
         if version != CONFIG_VERSION:
-            raise ConfigError(
-                f"config version {version} is not supported by this artistry (expects {CONFIG_VERSION})")
+            raise ConfigError(f"config version {version} is not supported by this artistry (expects {CONFIG_VERSION})")
         parts = {}
         for f in dataclasses.fields(cls):
             if f.name == "version":
@@ -155,8 +155,12 @@ def field_type(annotation: str) -> type:
 
 def parse_field(name: str, text: str, where: str) -> Any:
     """A field's value from text (as in `best[lr_tail=0]`); a clear error naming `where` otherwise."""
-    types = {f.name: f.type for s in dataclasses.fields(Config) if s.name != "version"
-             for f in dataclasses.fields(s.default_factory)}  # type: ignore[misc]
+    types = {
+        f.name: f.type
+        for s in dataclasses.fields(Config)
+        if s.name != "version"
+        for f in dataclasses.fields(s.default_factory)
+    }  # type: ignore[misc]
     if name not in types:
         raise ConfigError(f"{where}: unknown setting '{name}'")
     kind, text = field_type(types[name]), text.strip()
@@ -215,11 +219,17 @@ def validate(cfg: Config) -> None:
     _need(t.epochs is None or t.epochs > 0, "--epochs", "must be positive")
     _need(t.max_minutes is None or t.max_minutes > 0, "--max-minutes", "must be positive")
     _need(t.precision in PRECISIONS, "--precision", f"must be one of {', '.join(PRECISIONS)}")
-    _need(t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"),
-          "--device", f"must be auto, cpu or cuda[:N], got '{t.device}'")
+    _need(
+        t.device == "auto" or t.device == "cpu" or t.device.startswith("cuda"),
+        "--device",
+        f"must be auto, cpu or cuda[:N], got '{t.device}'",
+    )
     _need(t.ema_kimg > 0, "--ema-kimg", "must be positive")
-    for flag, v in (("--sample-every", t.sample_every), ("--checkpoint-every", t.checkpoint_every),
-                    ("--eval-every", t.eval_every)):
+    for flag, v in (
+        ("--sample-every", t.sample_every),
+        ("--checkpoint-every", t.checkpoint_every),
+        ("--eval-every", t.eval_every),
+    ):
         _need(v is None or v >= 1, flag, "must be a positive number of images")
     _need(t.keep >= 1, "--keep", "must be at least 1")
     _need(1 <= t.n_samples <= 256, "--n-samples", "must be between 1 and 256")
@@ -230,13 +240,18 @@ def validate(cfg: Config) -> None:
     _need(t.ada_target == 0 or bool(t.augment), "--ada-target", "needs --augment (which augmentations to adapt)")
     _need(t.ada_kimg > 0, "--ada-kimg", "must be positive")
     _need(0 <= t.lr_tail <= 1, "--lr-tail", "must be in [0, 1]")
-    _need(all(c.isalnum() or c in "-_." for c in t.name), "--name",
-          "may contain only letters, digits, '-', '_' and '.'")
+    _need(
+        all(c.isalnum() or c in "-_." for c in t.name), "--name", "may contain only letters, digits, '-', '_' and '.'"
+    )
     from .data.augment import parse_policy
+
     parse_policy(t.augment)
     family = registry.MODELS.get(m.model)
-    _need(family.can_sample or not (t.eval_every or t.eval_at), "--eval-every" if t.eval_every else "--eval-at",
-          f"the {m.model} model does not generate images from noise, so there is nothing to evaluate")
+    _need(
+        family.can_sample or not (t.eval_every or t.eval_at),
+        "--eval-every" if t.eval_every else "--eval-at",
+        f"the {m.model} model does not generate images from noise, so there is nothing to evaluate",
+    )
     family.check(cfg)
     registry.LOSSES.get(lo.loss).check(cfg)
 

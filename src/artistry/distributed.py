@@ -33,6 +33,7 @@ Batch statistics across ranks (each rank sees global_batch / world images):
   normalises over the global batch (BigGAN's cross-replica batch norm), recommended when the
   per-rank batch is under ~16. Running statistics saved are rank 0's (identical with --sync-bn).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -55,6 +56,7 @@ DEFAULT_TIMEOUT_S = 1800  # a rank waiting longer than this on the others gives 
 @dataclass(frozen=True)
 class Shard:
     """This process's place in the run: `rank` of `world`, on GPU `local_rank` of its machine."""
+
     rank: int = 0
     world: int = 1
     local_rank: int = 0
@@ -69,7 +71,7 @@ class Shard:
 
 
 _SHARD = Shard()  # set once by init(); one process per rank, so a module global is per rank
-_CONTROL = None   # the gloo group for host-side agreement
+_CONTROL = None  # the gloo group for host-side agreement
 _OWN_GROUP = False  # whether init() started the process group (and teardown() ends it)
 
 
@@ -155,12 +157,15 @@ def per_rank_batch(batch: int, pack: int = 1, shard: Shard | None = None) -> int
     """The images each rank draws per batch: the global --batch split evenly over the ranks."""
     shard = shard or _SHARD
     if batch % shard.world:
-        raise ConfigError(f"--batch {batch} does not divide over {shard.world} processes; use a multiple "
-                          f"of {shard.world} (each process takes batch / processes images)")
+        raise ConfigError(
+            f"--batch {batch} does not divide over {shard.world} processes; use a multiple "
+            f"of {shard.world} (each process takes batch / processes images)"
+        )
     share = batch // shard.world
     if share % pack:
-        raise ConfigError(f"--batch {batch} over {shard.world} processes gives {share} images each, "
-                          f"not a multiple of --pack {pack}")
+        raise ConfigError(
+            f"--batch {batch} over {shard.world} processes gives {share} images each, not a multiple of --pack {pack}"
+        )
     return share
 
 
@@ -172,7 +177,7 @@ def rows(draw: Callable[[int], torch.Tensor], n: int) -> torch.Tensor:
     """
     if not _SHARD.active:
         return draw(n)
-    return draw(n * _SHARD.world)[_SHARD.rank * n:(_SHARD.rank + 1) * n]
+    return draw(n * _SHARD.world)[_SHARD.rank * n : (_SHARD.rank + 1) * n]
 
 
 def on_global_batch(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -185,8 +190,8 @@ def on_global_batch(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor)
         return fn(x)
     n = x.shape[0]
     whole = x.new_zeros((n * _SHARD.world, *x.shape[1:]))
-    whole[_SHARD.rank * n:(_SHARD.rank + 1) * n] = x
-    return fn(whole)[_SHARD.rank * n:(_SHARD.rank + 1) * n]
+    whole[_SHARD.rank * n : (_SHARD.rank + 1) * n] = x
+    return fn(whole)[_SHARD.rank * n : (_SHARD.rank + 1) * n]
 
 
 def broadcast_text(text: str | None) -> str:
@@ -198,7 +203,7 @@ def broadcast_text(text: str | None) -> str:
         raw = text.encode()
         if len(raw) > data.numel():
             raise ConfigError(f"path too long to share between processes: {text}")
-        data[:len(raw)] = torch.tensor(list(raw), dtype=torch.uint8)
+        data[: len(raw)] = torch.tensor(list(raw), dtype=torch.uint8)
     dist.broadcast(data, 0, group=_CONTROL)
     return bytes(data[data != 0].tolist()).decode()
 
@@ -226,7 +231,7 @@ class GradSync:
         flat /= _SHARD.world
         offset = 0
         for g in grads:
-            g.copy_(flat[offset:offset + g.numel()].view_as(g))
+            g.copy_(flat[offset : offset + g.numel()].view_as(g))
             offset += g.numel()
         return flat[-1]
 
@@ -239,8 +244,9 @@ class Control:
     One all-reduce and one broadcast of a few numbers on the gloo group per step; no device sync.
     """
 
-    def agree(self, interrupted: bool, time_up: bool, elapsed: float,
-              progress: float) -> tuple[bool, bool, float, float]:
+    def agree(
+        self, interrupted: bool, time_up: bool, elapsed: float, progress: float
+    ) -> tuple[bool, bool, float, float]:
         """(any rank interrupted, rank 0's time is up, rank 0's elapsed, rank 0's progress)."""
         flags = torch.tensor([float(interrupted)], dtype=torch.float64)
         dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=_CONTROL)
@@ -258,10 +264,12 @@ def is_collective_error(error: BaseException) -> bool:
 
 def lost_peer_message(error: BaseException) -> str:
     """One line for a collective that failed because another rank died or hung."""
-    return (f"rank {_SHARD.rank}: another process of this run stopped or stopped answering "
-            f"(waited at most {timeout_seconds():.0f} s; ARTISTRY_DIST_TIMEOUT sets it): "
-            f"{_first_words(error)}. "
-            "Resume from the last checkpoint with: artistry train --resume RUN")
+    return (
+        f"rank {_SHARD.rank}: another process of this run stopped or stopped answering "
+        f"(waited at most {timeout_seconds():.0f} s; ARTISTRY_DIST_TIMEOUT sets it): "
+        f"{_first_words(error)}. "
+        "Resume from the last checkpoint with: artistry train --resume RUN"
+    )
 
 
 def _first_words(error: BaseException, limit: int = 160) -> str:
@@ -301,7 +309,7 @@ class SyncBatchNorm2d(nn.BatchNorm2d):
         c = xf.shape[1]
         total = stats[-1]
         mean = stats[:c] / total
-        var = (stats[c:2 * c] / total - mean.square()).clamp_min(0.0)
+        var = (stats[c : 2 * c] / total - mean.square()).clamp_min(0.0)
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked += 1
@@ -319,8 +327,14 @@ def convert_sync_bn(module: nn.Module) -> nn.Module:
     """Replace every BatchNorm2d in `module` by SyncBatchNorm2d, keeping its weights and statistics."""
     for name, child in list(module.named_children()):
         if type(child) is nn.BatchNorm2d:
-            sync = SyncBatchNorm2d(child.num_features, child.eps, child.momentum, child.affine,
-                                   child.track_running_stats, device=child.weight.device if child.affine else None)
+            sync = SyncBatchNorm2d(
+                child.num_features,
+                child.eps,
+                child.momentum,
+                child.affine,
+                child.track_running_stats,
+                device=child.weight.device if child.affine else None,
+            )
             sync.load_state_dict(child.state_dict())
             setattr(module, name, sync)
         else:

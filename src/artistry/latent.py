@@ -1,4 +1,5 @@
 """Latent-space paths for walks between seeds."""
+
 from __future__ import annotations
 
 import torch

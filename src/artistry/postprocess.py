@@ -7,11 +7,13 @@ and a Pipeline that applies steps in the order they were given on the command li
 
 Black-and-white convention: ink is the dark class; contour smoothing works on the ink.
 """
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,14 +27,17 @@ MAX_UPSCALE = 8
 # --- helpers --------------------------------------------------------------------------------------
 def _batched(fn: Callable[[np.ndarray], np.ndarray]) -> Callable[..., np.ndarray]:
     """Lift a per-image function on [C, H, W] to accept [N, C, H, W] too."""
+
     def wrapper(images: np.ndarray, *args, **kwargs) -> np.ndarray:
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim not in (3, 4) or images.shape[-3] not in (1, 3):
-            raise ValueError(f"expected uint8 [C, H, W] or [N, C, H, W] with C = 1 or 3, "
-                             f"got {images.dtype} {images.shape}")
+            raise ValueError(
+                f"expected uint8 [C, H, W] or [N, C, H, W] with C = 1 or 3, got {images.dtype} {images.shape}"
+            )
         if images.ndim == 3:
             return fn(images, *args, **kwargs)
         return np.stack([fn(img, *args, **kwargs) for img in images])
+
     wrapper.__doc__ = fn.__doc__
     wrapper.__name__ = fn.__name__
     return wrapper
@@ -53,7 +58,7 @@ def otsu_threshold(grey: np.ndarray) -> float:
     hist = np.bincount(np.clip(np.rint(grey), 0, 255).astype(np.int64).ravel(), minlength=256).astype(np.float64)
     total = hist.sum()
     levels = np.arange(256, dtype=np.float64)
-    w0 = np.cumsum(hist)                      # pixels <= t
+    w0 = np.cumsum(hist)  # pixels <= t
     w1 = total - w0
     m0 = np.cumsum(hist * levels)
     mu_t = m0[-1]
@@ -104,8 +109,9 @@ def to_bw(image: np.ndarray, threshold: str | float = "otsu") -> np.ndarray:
 
 
 @_batched
-def contour(image: np.ndarray, threshold: str | float = "otsu", min_area: int | None = None,
-            smooth: float = 0.7) -> np.ndarray:
+def contour(
+    image: np.ndarray, threshold: str | float = "otsu", min_area: int | None = None, smooth: float = 0.7
+) -> np.ndarray:
     """Tidy the contours of a black-and-white image (binarised first if it is not).
 
     1. close the ink with a 3x3 square: gaps and notches up to 2 px wide are filled;
@@ -181,6 +187,7 @@ class Pipeline:
     Everything is checked (and a denoiser run loaded) when the pipeline is built, before any
     image is made.
     """
+
     steps: list[tuple[str, Any]] = field(default_factory=list)
     threshold: str | float | None = None
     device: str = "cpu"
@@ -202,8 +209,9 @@ class Pipeline:
 
                 run = load(value, device=self.device)
                 if not getattr(run.model, "can_denoise", False):
-                    raise ConfigError(f"--denoise: {value} is a '{run.config.model.model}' run; "
-                                      "give a run trained with --model dae")
+                    raise ConfigError(
+                        f"--denoise: {value} is a '{run.config.model.model}' run; give a run trained with --model dae"
+                    )
                 self._denoisers[str(value)] = run
             checked.append((name, value))
         self.steps = checked
@@ -237,10 +245,13 @@ class Pipeline:
         return out
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> "Pipeline":
+    def from_args(cls, args: argparse.Namespace) -> Pipeline:
         """From flags added by add_postprocess_arguments()."""
-        return cls(list(getattr(args, "post_steps", None) or []), getattr(args, "threshold", None),
-                   device=getattr(args, "device", "cpu"))
+        return cls(
+            list(getattr(args, "post_steps", None) or []),
+            getattr(args, "threshold", None),
+            device=getattr(args, "device", "cpu"),
+        )
 
 
 # --- command-line flags (shared by `postprocess` and `generate`) --------------------------------
@@ -256,14 +267,35 @@ class _AppendStep(argparse.Action):
 def add_postprocess_arguments(parser: argparse.ArgumentParser) -> None:
     """--denoise, --bw, --threshold, --contour, --upscale; steps run in the order given."""
     g = parser.add_argument_group("post-processing (steps run in the order given)")
-    g.add_argument("--denoise", action=_AppendStep, const="denoise", dest="_pp_denoise", metavar="RUN",
-                   help="clean with a denoising autoencoder run (artistry train DIR --model dae)")
-    g.add_argument("--bw", action=_AppendStep, const="bw", nargs=0, dest="_pp_bw",
-                   help="force pure black and white")
-    g.add_argument("--threshold", default=None, metavar="T",
-                   help="binarisation for --bw/--contour: otsu (per image) or a level in [0, 1] [otsu]")
-    g.add_argument("--contour", action=_AppendStep, const="contour", nargs=0, dest="_pp_contour",
-                   help="close gaps, drop specks and smooth the edges of the ink (implies black and white)")
-    g.add_argument("--upscale", action=_AppendStep, const="upscale", dest="_pp_upscale", metavar="F",
-                   help=f"enlarge by a whole factor (2..{MAX_UPSCALE}) with Lanczos resampling")
+    g.add_argument(
+        "--denoise",
+        action=_AppendStep,
+        const="denoise",
+        dest="_pp_denoise",
+        metavar="RUN",
+        help="clean with a denoising autoencoder run (artistry train DIR --model dae)",
+    )
+    g.add_argument("--bw", action=_AppendStep, const="bw", nargs=0, dest="_pp_bw", help="force pure black and white")
+    g.add_argument(
+        "--threshold",
+        default=None,
+        metavar="T",
+        help="binarisation for --bw/--contour: otsu (per image) or a level in [0, 1] [otsu]",
+    )
+    g.add_argument(
+        "--contour",
+        action=_AppendStep,
+        const="contour",
+        nargs=0,
+        dest="_pp_contour",
+        help="close gaps, drop specks and smooth the edges of the ink (implies black and white)",
+    )
+    g.add_argument(
+        "--upscale",
+        action=_AppendStep,
+        const="upscale",
+        dest="_pp_upscale",
+        metavar="F",
+        help=f"enlarge by a whole factor (2..{MAX_UPSCALE}) with Lanczos resampling",
+    )
     parser.set_defaults(post_steps=None)

@@ -27,6 +27,7 @@ to the loss (its paper's defaults), so `--recipe best --loss hinge` still gets h
 
 Recipes are for the GAN families (dcgan, mlp, fastgan); the VAE and DAE have their own losses.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,16 +36,52 @@ from .config import Config, parse_field
 from .errors import ConfigError
 
 _CLASSIC = {
-    "model": "dcgan", "loss": "bce", "nz": 100, "ngf": 64, "ndf": 64, "batch": 128, "mbstd": False,
-    "pack": 1, "r1": 0.0, "label_smoothing": 0.0, "mirror": False, "ema": False, "augment": "",
-    "ada_target": 0.0, "lr_tail": 0.0, "eval_at": "", "upsample": "transpose",
+    "model": "dcgan",
+    "loss": "bce",
+    "nz": 100,
+    "ngf": 64,
+    "ndf": 64,
+    "batch": 128,
+    "mbstd": False,
+    "pack": 1,
+    "r1": 0.0,
+    "label_smoothing": 0.0,
+    "mirror": False,
+    "ema": False,
+    "augment": "",
+    "ada_target": 0.0,
+    "lr_tail": 0.0,
+    "eval_at": "",
+    "upsample": "transpose",
 }
 _FAST = {**_CLASSIC, "ngf": 32, "ndf": 32, "batch": 64, "mirror": True, "ema": True, "ema_kimg": 5.0}
-_BEST = {**_FAST, "upsample": "resize", "mbstd": True, "augment": "color,translation,cutout",
-         "lr_tail": 0.2, "eval_at": "0.7", "eval_n": 250, "eval_metric": "kid"}
+_BEST = {
+    **_FAST,
+    "upsample": "resize",
+    "mbstd": True,
+    "augment": "color,translation,cutout",
+    "lr_tail": 0.2,
+    "eval_at": "0.7",
+    "eval_n": 250,
+    "eval_metric": "kid",
+}
 
-_HIRES = {**_BEST, "model": "fastgan", "loss": "hinge", "n_critic": 1, "d_norm": "batch", "mbstd": False,
-          "nz": 256, "ngf": 16, "ndf": 16, "batch": 8, "lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999}
+_HIRES = {
+    **_BEST,
+    "model": "fastgan",
+    "loss": "hinge",
+    "n_critic": 1,
+    "d_norm": "batch",
+    "mbstd": False,
+    "nz": 256,
+    "ngf": 16,
+    "ndf": 16,
+    "batch": 8,
+    "lr_g": 2e-4,
+    "lr_d": 2e-4,
+    "beta1": 0.5,
+    "beta2": 0.999,
+}
 
 RECIPES: dict[str, dict[str, Any]] = {"classic": _CLASSIC, "fast": _FAST, "best": _BEST, "hires": _HIRES}
 DEFAULT_RECIPE = "best"

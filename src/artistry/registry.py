@@ -1,7 +1,9 @@
 """Name -> class registries for model families, losses and metrics, filled by decorators."""
+
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from .errors import ConfigError
 
@@ -22,6 +24,7 @@ class Registry(Generic[T]):
             self._items[name] = obj
             obj.registry_name = name  # type: ignore[attr-defined]
             return obj
+
         return deco
 
     def get(self, name: str, flag: str | None = None) -> T:

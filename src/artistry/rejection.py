@@ -9,10 +9,11 @@ and under-drawn modes are kept more often than over-drawn ones.
 The classifier here is refitted after training on the frozen generator (as DRS fine-tunes its D),
 so it works with any loss and with a packed discriminator, whose scores belong to pairs.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -22,12 +23,14 @@ Sampler = Callable[[int], torch.Tensor]  # n -> [n, ...] samples
 
 def stream_sampler(next_batch: Callable[[], torch.Tensor]) -> Sampler:
     """A Sampler over a stream of fixed-size batches (e.g. a training data stream)."""
+
     def sample(n: int) -> torch.Tensor:
         parts, have = [], 0
         while have < n:
             parts.append(next_batch())
             have += parts[-1].shape[0]
         return torch.cat(parts)[:n]
+
     return sample
 
 
@@ -36,8 +39,16 @@ def _draw(sample: Sampler, n: int) -> torch.Tensor:
     return sample(n).detach()
 
 
-def fit_ratio_classifier(real: Sampler, fake: Sampler, net: nn.Module, *, steps: int = 2000, batch: int = 512,
-                         lr: float = 1e-3, log: Callable[[int, float], None] | None = None) -> nn.Module:
+def fit_ratio_classifier(
+    real: Sampler,
+    fake: Sampler,
+    net: nn.Module,
+    *,
+    steps: int = 2000,
+    batch: int = 512,
+    lr: float = 1e-3,
+    log: Callable[[int, float], None] | None = None,
+) -> nn.Module:
     """Train `net` (x -> one logit per sample) to separate real (label 1) from fake samples.
 
     Adam with a cosine-decayed rate: the decay lets the logit settle on the ratio instead of
@@ -61,9 +72,9 @@ def fit_ratio_classifier(real: Sampler, fake: Sampler, net: nn.Module, *, steps:
 
 @dataclass
 class RejectionResult:
-    samples: torch.Tensor   # [n, ...] accepted samples
-    drawn: int              # candidates scored (burn-in included)
-    accepted: int           # of those, how many passed (>= n when it finished)
+    samples: torch.Tensor  # [n, ...] accepted samples
+    drawn: int  # candidates scored (burn-in included)
+    accepted: int  # of those, how many passed (>= n when it finished)
 
     @property
     def acceptance(self) -> float:
@@ -71,9 +82,17 @@ class RejectionResult:
 
 
 @torch.no_grad()
-def rejection_sample(fake: Sampler, logit: Callable[[torch.Tensor], torch.Tensor], n: int, *,
-                     quantile: float = 0.999, burn_in: int = 100_000, chunk: int = 20_000,
-                     max_draws: int = 20_000_000, generator: torch.Generator | None = None) -> RejectionResult:
+def rejection_sample(
+    fake: Sampler,
+    logit: Callable[[torch.Tensor], torch.Tensor],
+    n: int,
+    *,
+    quantile: float = 0.999,
+    burn_in: int = 100_000,
+    chunk: int = 20_000,
+    max_draws: int = 20_000_000,
+    generator: torch.Generator | None = None,
+) -> RejectionResult:
     """Keep generated samples with probability min(1, exp(logit - M)) until `n` are kept.
 
     M is the `quantile` of the logits of `burn_in` candidates (which then serve as the first

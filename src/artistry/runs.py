@@ -1,4 +1,5 @@
 """Run directories: numbered folders holding config, checkpoints, samples and reports."""
+
 from __future__ import annotations
 
 import json

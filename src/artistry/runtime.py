@@ -5,6 +5,7 @@ the trainer and the step; nothing else asks the hardware. When every part asked 
 (device here, precision there, channels_last somewhere else), CPU and CUDA runs could drift
 apart in ways no CPU test saw.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,6 +28,7 @@ class Runtime:
             only G is (transposed convs are ~3x faster so on an AVX2 CPU, strided ones slower).
         compile: wrap G and D in torch.compile (opt-in: `--compile`).
     """
+
     device: torch.device
     precision: str = "fp32"
     channels_last: bool = False
@@ -56,10 +58,15 @@ def resolve_runtime(cfg: Config, device: str | torch.device | None = None) -> Ru
     dev = pick_device(str(device) if device is not None else cfg.train.device)
     if device is None:  # under torchrun each process trains on its own GPU, cuda:LOCAL_RANK
         from .distributed import device_for
+
         dev = device_for(dev)
     precision = resolve_precision(dev, cfg.train.precision)
-    return Runtime(device=dev, precision=precision, channels_last=use_channels_last(dev, precision),
-                   compile=bool(getattr(cfg.train, "compile", False)))
+    return Runtime(
+        device=dev,
+        precision=precision,
+        channels_last=use_channels_last(dev, precision),
+        compile=bool(getattr(cfg.train, "compile", False)),
+    )
 
 
 def set_fast_math(runtime: Runtime) -> None:

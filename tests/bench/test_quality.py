@@ -1,4 +1,5 @@
 """`artistry bench quality` end to end on tiny data with a stand-in for Inception."""
+
 from __future__ import annotations
 
 import json
@@ -9,17 +10,42 @@ from helpers import write_image_folder
 
 
 def test_quality_bench_trains_each_recipe_per_budget_and_writes_table_and_grids(
-        tmp_path, stub_inception, monkeypatch, capsys):
+    tmp_path, stub_inception, monkeypatch, capsys
+):
     monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
     folder = write_image_folder(tmp_path / "images", n=130)  # classic's batch is 128
     out = tmp_path / "quality.md"
-    assert app(["bench", "quality", "--data", str(folder), "--minutes", "0.02,0.01", "--n", "16",
-                "--size", "32", "--runs-dir", str(tmp_path / "runs"), "--grids", str(tmp_path / "docs"),
-                "--out", str(out)]) == 0
+    assert (
+        app(
+            [
+                "bench",
+                "quality",
+                "--data",
+                str(folder),
+                "--minutes",
+                "0.02,0.01",
+                "--n",
+                "16",
+                "--size",
+                "32",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--grids",
+                str(tmp_path / "docs"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     results = json.loads(out.with_suffix(".json").read_text())
     rows = results["rows"]
-    assert [(r["recipe"], r["minutes"]) for r in rows] == \
-        [("classic", 0.02), ("best", 0.02), ("classic", 0.01), ("best", 0.01)]
+    assert [(r["recipe"], r["minutes"]) for r in rows] == [
+        ("classic", 0.02),
+        ("best", 0.02),
+        ("classic", 0.01),
+        ("best", 0.01),
+    ]
     assert all(r["images_seen"] > 0 and r["fid"] > 0 for r in rows)
     table = out.read_text()
     assert "FID(best) / FID(classic)" in table and "0.02 min" in table
@@ -31,14 +57,35 @@ def test_quality_bench_runs_ablation_variants_with_their_settings(tmp_path, stub
     monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
     folder = write_image_folder(tmp_path / "images", n=70)  # best's batch is 64
     out = tmp_path / "ablation.md"
-    assert app(["bench", "quality", "--data", str(folder), "--minutes", "0.01", "--n", "16", "--size", "32",
-                "--compare", "best,best[mbstd=false,upsample=transpose]", "--runs-dir", str(tmp_path / "runs"),
-                "--grids", str(tmp_path / "docs"), "--out", str(out)]) == 0
+    assert (
+        app(
+            [
+                "bench",
+                "quality",
+                "--data",
+                str(folder),
+                "--minutes",
+                "0.01",
+                "--n",
+                "16",
+                "--size",
+                "32",
+                "--compare",
+                "best,best[mbstd=false,upsample=transpose]",
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--grids",
+                str(tmp_path / "docs"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     assert [r["recipe"] for r in rows] == ["best", "best[mbstd=false,upsample=transpose]"]
     configs = [json.loads((Path(r["run"]) / "config.json").read_text()) for r in rows]
-    assert [(c["model"]["mbstd"], c["model"]["upsample"]) for c in configs] == \
-        [(True, "resize"), (False, "transpose")]
+    assert [(c["model"]["mbstd"], c["model"]["upsample"]) for c in configs] == [(True, "resize"), (False, "transpose")]
     assert "| best[mbstd=false,upsample=transpose] | 0.01 |" in out.read_text()
 
 
@@ -62,13 +109,37 @@ def test_quality_bench_compares_best_and_hires_at_128px(tmp_path, stub_inception
     folder = write_image_folder(tmp_path / "images", n=16)
     out = tmp_path / "hires.md"
     compare = "best[ngf=4,ndf=4,batch=8,precision=fp32],hires[ngf=4,ndf=4,nz=16,precision=fp32]"
-    assert app(["bench", "quality", "--data", str(folder), "--minutes", "0.01", "--n", "16", "--size", "128",
-                "--compare", compare, "--runs-dir", str(tmp_path / "runs"),
-                "--grids", str(tmp_path / "docs"), "--out", str(out)]) == 0
+    assert (
+        app(
+            [
+                "bench",
+                "quality",
+                "--data",
+                str(folder),
+                "--minutes",
+                "0.01",
+                "--n",
+                "16",
+                "--size",
+                "128",
+                "--compare",
+                compare,
+                "--runs-dir",
+                str(tmp_path / "runs"),
+                "--grids",
+                str(tmp_path / "docs"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = json.loads(out.with_suffix(".json").read_text())["rows"]
     configs = [json.loads((Path(r["run"]) / "config.json").read_text()) for r in rows]
     assert [(c["model"]["model"], c["data"]["size"]) for c in configs] == [("dcgan", 128), ("fastgan", 128)]
     assert all(r["images_seen"] > 0 and r["fid"] > 0 for r in rows)
-    assert "FID(hires[ngf=4,ndf=4,nz=16,precision=fp32]) / FID(best[ngf=4,ndf=4,batch=8,precision=fp32])" \
+    assert (
+        "FID(hires[ngf=4,ndf=4,nz=16,precision=fp32]) / FID(best[ngf=4,ndf=4,batch=8,precision=fp32])"
         in out.read_text()
+    )
     assert (tmp_path / "docs" / "quality_0.01min.png").is_file()

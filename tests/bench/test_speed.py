@@ -14,6 +14,7 @@ def test_speed_ratio_is_the_median_of_per_round_ratios(monkeypatch):
         fn()  # each loop really takes its step
         timed.append(fn)
         return next(rates)
+
     monkeypatch.setattr(speed, "_time", scripted)
     lines = []
     r = run_speed("fp32", batch=2, steps=1, rounds=3, log=lines.append)

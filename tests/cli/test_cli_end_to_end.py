@@ -1,4 +1,5 @@
 """prepare -> train -> generate -> interpolate through the real CLI entry point, in tmp_path."""
+
 import json
 
 import numpy as np
@@ -9,8 +10,23 @@ from artistry.cli.main import app
 from artistry.io import checkpoint as ckpt
 from artistry.io.metrics import read_records
 
-TINY = ["--size", "32", "--ngf", "8", "--ndf", "8", "--nz", "16", "--batch", "8",
-        "--precision", "fp32", "--n-samples", "4", "--quiet"]
+TINY = [
+    "--size",
+    "32",
+    "--ngf",
+    "8",
+    "--ndf",
+    "8",
+    "--nz",
+    "16",
+    "--batch",
+    "8",
+    "--precision",
+    "fp32",
+    "--n-samples",
+    "4",
+    "--quiet",
+]
 
 
 @pytest.fixture
@@ -50,16 +66,19 @@ def test_dry_run_prints_the_resolved_config(env, capsys):
     assert not (tmp / "runs").exists()
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["train", "nowhere", "--steps", "1"], "nowhere"),
-    (["train", "{folder}", "--size", "48", "--steps", "1"], "--size"),
-    (["train", "{folder}", "--model", "gpt", "--steps", "1"], "--model"),
-    (["train", "{folder}", "--loss", "nope", "--steps", "1"], "--loss"),
-    (["train", "{folder}", "--batch", "0", "--steps", "1"], "--batch"),
-    (["train", "--resume", "no-such-run"], "no-such-run"),
-    (["generate", "no-such-run", "--out", "x"], "no-such-run"),
-    (["generate", "{folder}", "--out", "x"], "config.json"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["train", "nowhere", "--steps", "1"], "nowhere"),
+        (["train", "{folder}", "--size", "48", "--steps", "1"], "--size"),
+        (["train", "{folder}", "--model", "gpt", "--steps", "1"], "--model"),
+        (["train", "{folder}", "--loss", "nope", "--steps", "1"], "--loss"),
+        (["train", "{folder}", "--batch", "0", "--steps", "1"], "--batch"),
+        (["train", "--resume", "no-such-run"], "no-such-run"),
+        (["generate", "no-such-run", "--out", "x"], "no-such-run"),
+        (["generate", "{folder}", "--out", "x"], "config.json"),
+    ],
+)
 def test_bad_input_is_one_clear_line(env, capsys, argv, needle):
     folder, _ = env
     argv = [a.replace("{folder}", str(folder)) for a in argv]

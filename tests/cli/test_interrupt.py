@@ -10,9 +10,34 @@ from artistry.io import checkpoint as ckpt
 
 def test_sigterm_saves_a_checkpoint_and_resume_continues(image_folder, tmp_path):
     env = {**os.environ, "ARTISTRY_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "artistry", "train", str(image_folder), "--size", "32", "--ngf", "8",
-           "--ndf", "8", "--nz", "16", "--batch", "8", "--precision", "fp32", "--n-samples", "4",
-           "--steps", "100000", "--checkpoint-every", "100000000", "--name", "t", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "artistry",
+        "train",
+        str(image_folder),
+        "--size",
+        "32",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--nz",
+        "16",
+        "--batch",
+        "8",
+        "--precision",
+        "fp32",
+        "--n-samples",
+        "4",
+        "--steps",
+        "100000",
+        "--checkpoint-every",
+        "100000000",
+        "--name",
+        "t",
+        "--quiet",
+    ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     metrics = tmp_path / "runs" / "00000-t" / "metrics.jsonl"
     deadline = time.time() + 120
@@ -27,8 +52,11 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(image_folder, tmp_path)
     assert 20 <= step < 100000
     _, meta = ckpt.load(found[0][1])
     assert meta["images_seen"] == step * 8
-    resumed = subprocess.run([sys.executable, "-m", "artistry", "train", "--resume", "runs/00000-t",
-                              "--steps", str(step + 3), "--quiet"], cwd=tmp_path, env=env)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "artistry", "train", "--resume", "runs/00000-t", "--steps", str(step + 3), "--quiet"],
+        cwd=tmp_path,
+        env=env,
+    )
     assert resumed.returncode == 0
     last = json.loads(metrics.read_text().splitlines()[-1])
     assert last["step"] == step + 3

@@ -35,7 +35,9 @@ def test_help_shows_the_best_recipe_values_not_the_bare_dataclass_defaults(capsy
         "decay linearly to 0 [best: 0.2]",
     ):
         assert flag_value in text
-    assert "small dataset) [False]" not in text and "[transpose]" not in text  # the bare defaults of --mirror, --upsample
+    assert (
+        "small dataset) [False]" not in text and "[transpose]" not in text
+    )  # the bare defaults of --mirror, --upsample
     # options no recipe touches keep their plain defaults
     assert "training resolution in pixels (32, 64, 128, 256, 512, 1024; mlp up to 256) [64]" in text
     assert "how many step checkpoints to keep [3]" in text

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from artistry.data.augment import DiffAugment, POLICIES
+from artistry.data.augment import POLICIES, DiffAugment
 from artistry.errors import ConfigError
 
 
@@ -35,8 +35,10 @@ def test_translation_shifts_content():
     x[:, :, 8, 8] = 1.0
     y = DiffAugment("translation")(x)
     moved = [(yy[0] == 1).nonzero()[0].tolist() != [8, 8] for yy in y if (yy == 1).any()]
-    assert any(moved) and all(abs(r - 8) <= 2 and abs(c - 8) <= 2 for r, c in
-                              [(yy[0] == 1).nonzero()[0].tolist() for yy in y if (yy == 1).any()])
+    assert any(moved) and all(
+        abs(r - 8) <= 2 and abs(c - 8) <= 2
+        for r, c in [(yy[0] == 1).nonzero()[0].tolist() for yy in y if (yy == 1).any()]
+    )
 
 
 def test_unknown_policy_names_the_flag():

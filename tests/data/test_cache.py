@@ -44,8 +44,12 @@ def test_prepares_images_labels_and_manifest(image_folder, cache_dir):
     assert manifest["options"] == {"size": 16, "fit": "crop", "channels": 3}
     assert manifest["labels"] == {"names": ["", "cats", "dogs"], "counts": [2, 6, 4]}
     reasons = {s["file"]: s["reason"] for s in manifest["skipped"]}
-    assert reasons == {"cats/empty.png": "empty file", "cats/sketch.heic": "unsupported file type",
-                       "cats/notes.png": "not a readable image", "dogs/broken.jpg": "corrupt or truncated image"}
+    assert reasons == {
+        "cats/empty.png": "empty file",
+        "cats/sketch.heic": "unsupported file type",
+        "cats/notes.png": "not a readable image",
+        "dogs/broken.jpg": "corrupt or truncated image",
+    }
     assert sum(manifest["skipped_by_reason"].values()) == 4
     assert manifest["warnings"] == []
 
@@ -59,7 +63,9 @@ def test_upscaled_images_are_listed_as_warnings(image_folder, cache_dir):
 
 def test_progress_reports_every_candidate(image_folder, cache_dir):
     calls = []
-    prepare_dataset(image_folder, size=16, cache_dir=cache_dir, progress=lambda done, total: calls.append((done, total)))
+    prepare_dataset(
+        image_folder, size=16, cache_dir=cache_dir, progress=lambda done, total: calls.append((done, total))
+    )
     assert calls[-1] == (14, 14) and len(calls) == 14  # 12 good + notes.png + broken.jpg
 
 
@@ -187,10 +193,18 @@ def test_files_directly_in_the_folder_share_one_empty_label(tmp_path, cache_dir)
     assert [int(dataset.images[i, 0, 0, 0]) for i in range(8)] == list(range(8))
 
 
-@pytest.mark.parametrize("options, flag", [
-    ({"size": 7}, "--size"), ({"size": 1025}, "--size"), ({"size": 64.0}, "--size"), ({"size": True}, "--size"),
-    ({"fit": "zoom"}, "--fit"), ({"channels": 2}, "--channels"), ({"min_images": 0}, "--min-images"),
-])
+@pytest.mark.parametrize(
+    "options, flag",
+    [
+        ({"size": 7}, "--size"),
+        ({"size": 1025}, "--size"),
+        ({"size": 64.0}, "--size"),
+        ({"size": True}, "--size"),
+        ({"fit": "zoom"}, "--fit"),
+        ({"channels": 2}, "--channels"),
+        ({"min_images": 0}, "--min-images"),
+    ],
+)
 def test_invalid_options_are_config_errors_naming_the_flag(image_folder, cache_dir, options, flag):
     with pytest.raises(ConfigError, match=flag):
         prepare_dataset(image_folder, cache_dir=cache_dir, **options)
@@ -237,12 +251,14 @@ def test_full_disk_while_preparing_is_a_data_error_naming_the_cache_folder(image
     def full(fd, offset, length):
         reserved.append(length)
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(cache_module.os, "posix_fallocate", full, raising=False)
     with pytest.raises(DataError) as e:
         prepare_dataset(image_folder, size=16, cache_dir=cache_dir)
     need = 12 * 3 * 16 * 16
     assert reserved and reserved[0] >= need  # the whole pixel array, header included, reserved up front
     import re
+
     assert f"'{cache_dir / 'datasets'}'" in str(e.value)
     assert int(re.search(r"\((\d+) bytes\)", str(e.value)).group(1)) >= need  # every candidate image
     assert "--cache-dir" in str(e.value)

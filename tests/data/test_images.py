@@ -6,8 +6,7 @@ import pytest
 from PIL import Image
 
 import artistry.data.images as images_module
-from artistry.data.images import (REASON_BOMB, REASON_CORRUPT, REASON_NOT_IMAGE, ImageSkip, decode_image,
-                                  load_image)
+from artistry.data.images import REASON_BOMB, REASON_CORRUPT, REASON_NOT_IMAGE, ImageSkip, decode_image, load_image
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
@@ -158,9 +157,16 @@ def test_animated_gif_uses_first_frame(tmp_path):
     assert rgb_at(load_image(path, 16, "crop", 3), 8, 8) == RED
 
 
-@pytest.mark.parametrize("suffix, options", [
-    (".webp", {"lossless": True}), (".bmp", {}), (".tiff", {}), (".tif", {}), (".jpeg", {"quality": 95}),
-])
+@pytest.mark.parametrize(
+    "suffix, options",
+    [
+        (".webp", {"lossless": True}),
+        (".bmp", {}),
+        (".tiff", {}),
+        (".tif", {}),
+        (".jpeg", {"quality": 95}),
+    ],
+)
 def test_reads_every_supported_format(tmp_path, suffix, options):
     path = tmp_path / f"image{suffix}"
     thirds(size=(48, 48)).save(path, **options)
@@ -221,12 +227,14 @@ def test_non_image_content_is_skipped(tmp_path, content):
 
 def png_header_claiming(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims width x height pixels."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):

@@ -10,6 +10,7 @@ the CPU, then moved), so the only differences left are the devices' arithmetic:
 - bf16 autocast: losses to 5e-2 relative, gradients to a cosine of 0.99.
 After two steps Adam has moved each weight by at most ~2 lr, so weights agree to 3 lr absolute.
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,14 +50,17 @@ def cpu_random_numbers(monkeypatch):
     for name in RANDOM_FUNCTIONS:
         original = getattr(torch, name)
         if name.endswith("_like"):
+
             def drawn(x, *args, _original=original, **kwargs):
                 kwargs.pop("device", None)
                 return _original(x.cpu(), *args, **kwargs).to(x.device)
         else:
+
             def drawn(*args, _original=original, **kwargs):
                 device = kwargs.pop("device", None)
                 out = _original(*args, **kwargs)
                 return out.to(device) if device is not None else out
+
         monkeypatch.setattr(torch, name, drawn)
 
 
@@ -67,8 +71,13 @@ def _build(cfg, runtime, weights=None):
     if cfg.train.augment:
         model.augment = DiffAugment(cfg.train.augment)
     ema = make_ema(model) if cfg.train.ema else None
-    state = TrainState(model, build_optimizers(cfg, model), ema, torch.zeros(1, cfg.model.nz, device=runtime.device),
-                       torch.zeros(1, 3, 32, 32, device=runtime.device))
+    state = TrainState(
+        model,
+        build_optimizers(cfg, model),
+        ema,
+        torch.zeros(1, cfg.model.nz, device=runtime.device),
+        torch.zeros(1, 3, 32, 32, device=runtime.device),
+    )
     return state, loss
 
 
@@ -79,15 +88,17 @@ def _steps(state, loss, runtime, real_batches, seed):
     batches = iter(real_batches)
     for _ in range(2):
         logs, _ = train_step(state, loss.phases(), lambda: next(batches).to(runtime.device), runtime.autocast, beta)
-        grads = {n: p.grad.detach().float().cpu().clone() for n, p in state.model.named_parameters()
-                 if p.grad is not None}
+        grads = {
+            n: p.grad.detach().float().cpu().clone() for n, p in state.model.named_parameters() if p.grad is not None
+        }
         history.append(({k: float(v) for k, v in logs.items()}, grads))
     return history
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
-@pytest.mark.parametrize("model_name,loss_name,options", CASES,
-                         ids=lambda x: "+".join(x) or "plain" if isinstance(x, dict) else str(x))
+@pytest.mark.parametrize(
+    "model_name,loss_name,options", CASES, ids=lambda x: "+".join(x) or "plain" if isinstance(x, dict) else str(x)
+)
 def test_cpu_and_cuda_agree(tiny_config, cpu_random_numbers, precision, model_name, loss_name, options):
     tiny_config.model.model, tiny_config.loss.loss, tiny_config.train.precision = model_name, loss_name, precision
     for k, v in options.items():
@@ -99,8 +110,7 @@ def test_cpu_and_cuda_agree(tiny_config, cpu_random_numbers, precision, model_na
     gpu_rt = Runtime(torch.device("cuda"), precision, channels_last=True)
     gpu_state, gpu_loss = _build(cfg, gpu_rt, weights)
     n = cfg.train.batch * (cpu_loss.n_critic if cpu_loss.needs_critic else 1) * 2
-    real = list((torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1)
-                .split(cfg.train.batch))
+    real = list((torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1).split(cfg.train.batch))
     cpu_hist = _steps(cpu_state, cpu_loss, Runtime(torch.device("cpu"), precision, precision == "bf16"), real, 7)
     gpu_hist = _steps(gpu_state, gpu_loss, gpu_rt, real, 7)
     rtol, min_cos = TOLERANCE[precision]

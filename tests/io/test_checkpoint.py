@@ -34,11 +34,15 @@ def test_no_pickle_and_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         ckpt.load(tmp_path / "missing.safetensors")
     from safetensors.torch import save_file
+
     save_file({"x": torch.zeros(1)}, tmp_path / "foreign.safetensors")
     with pytest.raises(CheckpointError, match="not an artistry checkpoint"):
         ckpt.load(tmp_path / "foreign.safetensors")
-    save_file({"x": torch.zeros(1)}, tmp_path / "future.safetensors",
-              metadata={"format": ckpt.FORMAT, "format_version": "99", "meta": "{}"})
+    save_file(
+        {"x": torch.zeros(1)},
+        tmp_path / "future.safetensors",
+        metadata={"format": ckpt.FORMAT, "format_version": "99", "meta": "{}"},
+    )
     with pytest.raises(CheckpointError, match="incompatible"):
         ckpt.load(tmp_path / "future.safetensors")
 

@@ -21,7 +21,9 @@ def test_to_pil_modes_and_pixel_layout():
     assert grey.mode == "L"
 
 
-@pytest.mark.parametrize("bad", [np.zeros((2, 5, 5), np.uint8), np.zeros((5, 5), np.uint8), np.zeros((3, 5, 5), np.float32)])
+@pytest.mark.parametrize(
+    "bad", [np.zeros((2, 5, 5), np.uint8), np.zeros((5, 5), np.uint8), np.zeros((3, 5, 5), np.float32)]
+)
 def test_to_pil_rejects_other_shapes_and_dtypes(bad):
     with pytest.raises(ValueError):
         to_pil(bad)

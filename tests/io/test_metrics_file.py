@@ -1,4 +1,5 @@
 """metrics.jsonl: whole lines in, torn lines skipped with a warning on the way out."""
+
 from __future__ import annotations
 
 import errno
@@ -38,6 +39,7 @@ def test_a_short_write_is_taken_back_and_raised_as_enospc(tmp_path, monkeypatch)
 def test_a_failed_write_names_the_file(tmp_path, monkeypatch):
     def full(fd, data):
         raise OSError(errno.ENOSPC, "No space left on device")
+
     monkeypatch.setattr(metrics.os, "write", full)
     with pytest.raises(OSError, match="metrics.jsonl") as e:
         append_record(tmp_path / "metrics.jsonl", {"step": 1})
@@ -66,8 +68,14 @@ def test_plots_survive_a_torn_metrics_file(tmp_path, capsys):
 
     (tmp_path / "eval").mkdir()
     lines = [{"step": s, "images_seen": 8 * s, "elapsed": s, "loss_D": 1.0 / s} for s in (1, 2)]
-    lines.append({"step": 2, "images_seen": 16, "elapsed": 2,
-                  "eval": {"fid": 3.0, "kid": 0.1, "precision": 0.5, "recall": 0.5, "coverage": 0.5}})
+    lines.append(
+        {
+            "step": 2,
+            "images_seen": 16,
+            "elapsed": 2,
+            "eval": {"fid": 3.0, "kid": 0.1, "precision": 0.5, "recall": 0.5, "coverage": 0.5},
+        }
+    )
     text = "".join(json.dumps(r) + "\n" for r in lines) + '{"step": 3, "loss_D": 0.'
     (tmp_path / "metrics.jsonl").write_text(text)
     assert plot_losses(tmp_path) == tmp_path / "losses.png" and (tmp_path / "losses.png").stat().st_size > 0

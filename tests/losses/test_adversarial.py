@@ -1,4 +1,5 @@
 """Every adversarial loss on every GAN family: defaults, a few steps, and each regulariser."""
+
 from __future__ import annotations
 
 import contextlib
@@ -36,8 +37,13 @@ def run_steps(cfg: Config, steps: int = 2, seed: int = 0):
     """Build the model + loss for cfg and run `steps` train_steps on random 'images'."""
     torch.manual_seed(seed)
     model, loss = build_model(cfg, torch.device("cpu"))
-    state = TrainState(model, build_optimizers(cfg, model), make_ema(model) if cfg.train.ema else None,
-                       fixed_z=torch.zeros(1, cfg.model.nz), fixed_real=torch.zeros(1, 3, 32, 32))
+    state = TrainState(
+        model,
+        build_optimizers(cfg, model),
+        make_ema(model) if cfg.train.ema else None,
+        fixed_z=torch.zeros(1, cfg.model.nz),
+        fixed_real=torch.zeros(1, 3, 32, 32),
+    )
     before = {k: v.clone() for k, v in model.state_dict().items()}
     g = torch.Generator().manual_seed(seed)
     next_batch = lambda: torch.rand(cfg.train.batch, 3, 32, 32, generator=g) * 2 - 1  # noqa: E731
@@ -51,8 +57,11 @@ def run_steps(cfg: Config, steps: int = 2, seed: int = 0):
 
 
 def changed(before, model, prefix):
-    return [k for k, v in model.state_dict().items()
-            if k.startswith(prefix) and v.dtype.is_floating_point and not torch.equal(v, before[k])]
+    return [
+        k
+        for k, v in model.state_dict().items()
+        if k.startswith(prefix) and v.dtype.is_floating_point and not torch.equal(v, before[k])
+    ]
 
 
 # --- the recipes ---------------------------------------------------------------------------------
@@ -188,6 +197,7 @@ def test_r1_adds_half_gamma_times_the_penalty_to_every_critic_loss(loss):
     def critic_loss(loss_obj):
         torch.manual_seed(1)  # the same fake batch for both
         return loss_obj.phases()[0].compute(model, real)
+
     total, logs = critic_loss(with_r1)
     base, _ = critic_loss(plain)
     expected = r1_penalty(model, real).detach()
@@ -208,12 +218,13 @@ def _mean(xs):
 
 
 HAND = {  # (critic loss, generator loss) for the logits above
-    "bce": (_mean([_softplus(-x) for x in D_REAL]) + _mean([_softplus(x) for x in D_FAKE]),
-            _mean([_softplus(-x) for x in D_FAKE])),
+    "bce": (
+        _mean([_softplus(-x) for x in D_REAL]) + _mean([_softplus(x) for x in D_FAKE]),
+        _mean([_softplus(-x) for x in D_FAKE]),
+    ),
     "wgan": (_mean(D_FAKE) - _mean(D_REAL), -_mean(D_FAKE)),
     "wgan-gp": (_mean(D_FAKE) - _mean(D_REAL), -_mean(D_FAKE)),
-    "hinge": (_mean([max(0.0, 1 - x) for x in D_REAL]) + _mean([max(0.0, 1 + x) for x in D_FAKE]),
-              -_mean(D_FAKE)),
+    "hinge": (_mean([max(0.0, 1 - x) for x in D_REAL]) + _mean([max(0.0, 1 + x) for x in D_FAKE]), -_mean(D_FAKE)),
 }
 
 
@@ -286,8 +297,8 @@ def test_pack_mbstd_mbdisc_and_ema_work_with_every_loss(loss):
     assert all(not torch.equal(before[f"D.mbdisc.T.{k}"], p) for k, p in D.mbdisc.T.named_parameters())
     assert all(torch.isfinite(torch.as_tensor(v)) for v in logs[-1].values())
     ema, g = dict(state.ema.named_parameters()), dict(state.model.G.named_parameters())
-    assert any(not torch.equal(ema[k], before[f"G.{k}"]) for k in ema)      # the average moved ...
-    assert any(not torch.equal(ema[k], g[k]) for k in ema)                   # ... but lags G
+    assert any(not torch.equal(ema[k], before[f"G.{k}"]) for k in ema)  # the average moved ...
+    assert any(not torch.equal(ema[k], g[k]) for k in ema)  # ... but lags G
     z = torch.randn(4, cfg.model.nz)
     assert state.sampling_generator() is state.ema and state.ema(z).shape == (4, 3, 32, 32)
 
@@ -301,6 +312,7 @@ def test_a_full_training_run_with_wgan_gp_and_every_option(tiny_config):
     import json
 
     import artistry
+
     tiny_config.loss.loss = "wgan-gp"
     tiny_config.loss.pack, tiny_config.model.mbstd, tiny_config.train.ema = 2, True, True
     tiny_config.loss.n_critic, tiny_config.loss.r1 = 2, 1.0

@@ -1,5 +1,6 @@
 """Generator feature matching (--fm): the statistic, the critic's feature pass, and the option on
 every loss and GAN family."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,10 +16,10 @@ from .test_adversarial import FAMILIES, LOSSES, changed, make_cfg, run_steps
 
 
 def test_feature_matching_is_the_squared_distance_between_batch_means():
-    h_fake = torch.tensor([[1.0, 0.0], [3.0, 2.0]], requires_grad=True)   # mean (2, 1)
+    h_fake = torch.tensor([[1.0, 0.0], [3.0, 2.0]], requires_grad=True)  # mean (2, 1)
     h_real = torch.tensor([[0.0, 1.0], [0.0, 3.0], [0.0, 2.0]], requires_grad=True)  # mean (0, 2)
     fm = feature_matching(h_fake, h_real)
-    assert float(fm.detach()) == pytest.approx(2.0 ** 2 + 1.0 ** 2)
+    assert float(fm.detach()) == pytest.approx(2.0**2 + 1.0**2)
     fm.backward()
     # d/dh_i of ||mean - m||^2 is 2 (mean - m) / N for every row; the real side gets nothing
     assert torch.allclose(h_fake.grad, torch.tensor([[2.0, -1.0], [2.0, -1.0]]))
@@ -35,7 +36,7 @@ def test_the_feature_pass_gives_the_same_logits_as_discriminate(family):
     x = torch.rand(8, 3, 32, 32) * 2 - 1
     logits, h = model.discriminate_with_features(x)
     assert torch.allclose(logits, model.discriminate(x))
-    assert h.dim() == 2 and h.shape[0] == 4                  # one feature row per packed pair
+    assert h.dim() == 2 and h.shape[0] == 4  # one feature row per packed pair
     assert h.shape[1] == (4 * 4 * 16 if family == "dcgan" else model.D.head.in_features - 1 - 3)
 
 
@@ -72,7 +73,7 @@ def test_fm_changes_the_generator_step():
     _, _, plain, _ = run_steps(make_cfg("bce", "mlp"), steps=2)
     state, _, matched, _ = run_steps(make_cfg("bce", "mlp", fm=10.0), steps=2)
     assert "fm" not in plain[-1]
-    assert matched[0]["loss_D"] == pytest.approx(plain[0]["loss_D"])   # same start ...
+    assert matched[0]["loss_D"] == pytest.approx(plain[0]["loss_D"])  # same start ...
     assert matched[-1]["loss_G"] != pytest.approx(plain[-1]["loss_G"])  # ... G moved differently
 
 

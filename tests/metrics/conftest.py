@@ -4,6 +4,7 @@ Two disjoint folders of 30 paintings from ../shared/data/paintings_a (the develo
 the checkout, not in the repository; ARCHITECTURE.md, 'Development datasets', says how to get it)
 are copied to a temp dir; their features come from one `artistry fid A B --save-stats` run and are reused by every test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,10 @@ def parse_command_args(command, argv: list[str]):
 def painting_folders(tmp_path_factory) -> tuple[Path, Path]:
     """Folders A and B, 30 PNGs each, taken alternately from an evenly spaced pick of paintings."""
     if not PAINTINGS.is_dir():
-        pytest.skip(f"real test images not found at {PAINTINGS.resolve()} (the development dataset paintings_a "
-                    "beside the checkout; ARCHITECTURE.md, 'Development datasets', says how to get it)")
+        pytest.skip(
+            f"real test images not found at {PAINTINGS.resolve()} (the development dataset paintings_a "
+            "beside the checkout; ARCHITECTURE.md, 'Development datasets', says how to get it)"
+        )
     files = sorted(PAINTINGS.rglob("*.png"))
     picked = files[:: len(files) // (2 * N_PER_FOLDER)][: 2 * N_PER_FOLDER]
     root = tmp_path_factory.mktemp("paintings")
@@ -61,6 +64,7 @@ def painting_folders(tmp_path_factory) -> tuple[Path, Path]:
 def painting_images(painting_folders) -> tuple[np.ndarray, np.ndarray]:
     """uint8 [30, 3, 128, 128] for A and B, in the order `read_image_folder` reads them."""
     from artistry.metrics.features import read_image_folder
+
     return tuple(np.stack(read_image_folder(folder)) for folder in painting_folders)
 
 
@@ -74,15 +78,20 @@ def cli_fid_run(painting_folders, tmp_path_factory) -> dict:
     out = io.StringIO()
     with torch_threads(2), contextlib.redirect_stdout(out):
         assert fid.run(args) == 0
-    return {"stdout": out.getvalue(), "fid": float(out.getvalue().split()[1]),
-            "stats_a": stats_dir / "A.npz", "stats_b": stats_dir / "B.npz",
-            "features_a": load_feature_set(stats_dir / "A.npz").features,
-            "features_b": load_feature_set(stats_dir / "B.npz").features}
+    return {
+        "stdout": out.getvalue(),
+        "fid": float(out.getvalue().split()[1]),
+        "stats_a": stats_dir / "A.npz",
+        "stats_b": stats_dir / "B.npz",
+        "features_a": load_feature_set(stats_dir / "A.npz").features,
+        "features_b": load_feature_set(stats_dir / "B.npz").features,
+    }
 
 
 @pytest.fixture(scope="session")
 def extractor():
     from artistry.metrics.features import InceptionFeatures
+
     return InceptionFeatures()
 
 

@@ -3,6 +3,7 @@
 A stand-in extractor (pooled pixels as "features") keeps these tests fast; the metrics
 themselves are tested with real Inception features elsewhere.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,13 @@ def images(n, seed):
 def report(tmp_path):
     train = images(40, 0)
     generated = np.concatenate([train[:5], images(25, 1)])  # 5 copies of training images
-    return compute_report(generated, ImageSet(train, source="toy"), extractor=PooledPixels(),
-                          kid_subsets=20, sheet_path=tmp_path / "eval" / "nearest.png")
+    return compute_report(
+        generated,
+        ImageSet(train, source="toy"),
+        extractor=PooledPixels(),
+        kid_subsets=20,
+        sheet_path=tmp_path / "eval" / "nearest.png",
+    )
 
 
 def test_report_has_every_metric_and_its_settings(report):
@@ -49,8 +55,16 @@ def test_written_report_states_counts_protocol_and_vgg_note(report, tmp_path):
     json_path, md_path = write_report(report, tmp_path / "eval", "000001200")
     assert json.loads(json_path.read_text())["fid"] == report["fid"]
     md = md_path.read_text()
-    for expected in ("step 1200", "generated images: 30", "real images: 40", "protocol: legacy",
-                     "VGG16", "KID", "nearest.png", "Memorisation"):
+    for expected in (
+        "step 1200",
+        "generated images: 30",
+        "real images: 40",
+        "protocol: legacy",
+        "VGG16",
+        "KID",
+        "nearest.png",
+        "Memorisation",
+    ):
         assert expected in md, expected
     assert sorted(p.name for p in (tmp_path / "eval").iterdir()) == ["000001200.json", "000001200.md", "nearest.png"]
 
@@ -67,8 +81,9 @@ def test_real_features_are_computed_once_then_cached(tmp_path):
 
 
 def test_clean_protocol_is_recorded(tmp_path):
-    report = compute_report(images(12, 3), ImageSet(images(12, 4)), protocol="clean",
-                            extractor=PooledPixels(), kid_subsets=5)
+    report = compute_report(
+        images(12, 3), ImageSet(images(12, 4)), protocol="clean", extractor=PooledPixels(), kid_subsets=5
+    )
     assert report["protocol"] == "clean"
 
 

@@ -3,6 +3,7 @@
 Inception is replaced by pooled pixels (see PooledPixels) so these tests check the plumbing in
 seconds: files written, counts and protocol stated, metrics logged, best checkpoint kept.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,6 @@ from PIL import Image
 import artistry
 from artistry.cli.main import app
 from artistry.training.callbacks.evaluate import STATE_KEY, Evaluate
-
 from helpers import PooledPixels
 
 
@@ -64,6 +64,7 @@ def test_bad_flags_are_one_clear_line(trained_run, capsys):
 
 def test_eval_every_logs_plots_and_keeps_best(tiny_config, stub_inception):
     from artistry.data import prepare_dataset
+
     d = tiny_config.data
     dataset = prepare_dataset(d.path, size=d.size, cache_dir=d.cache_dir)
     tiny_config.train.steps = 6  # 48 images seen; evaluations at 16, 32, 48 (the end)
@@ -81,6 +82,7 @@ def test_eval_every_logs_plots_and_keeps_best(tiny_config, stub_inception):
     loaded = artistry.load(run, checkpoint="best")
     assert loaded.step == next(r["step"] for r in evals if r["eval"]["fid"] == best_fid)
     from artistry.io import checkpoint as ckpt
+
     _, meta = ckpt.load(run / "checkpoints" / "best.safetensors")
     assert meta["extra"][STATE_KEY]["value"] == pytest.approx(best_fid)
     assert stub_inception.instances[0].images_seen == 24 + 3 * 10  # real side extracted once
@@ -88,6 +90,7 @@ def test_eval_every_logs_plots_and_keeps_best(tiny_config, stub_inception):
 
 def test_unknown_eval_metric_names_the_flag():
     from artistry.errors import ConfigError
+
     with pytest.raises(ConfigError, match="--eval-metric"):
         Evaluate(10, np.zeros((4, 3, 8, 8), np.uint8), metric="is")
 
@@ -96,6 +99,7 @@ def test_callback_from_config_follows_eval_flags(tiny_config):
     from types import SimpleNamespace
 
     from artistry.training.callbacks.evaluate import evaluate_callback
+
     dataset = SimpleNamespace(images=np.zeros((8, 3, 32, 32), np.uint8), key="k" * 64)
     assert evaluate_callback(tiny_config, dataset) is None
     tiny_config.train.eval_every, tiny_config.train.eval_n = 640, 50
@@ -104,8 +108,7 @@ def test_callback_from_config_follows_eval_flags(tiny_config):
     assert str(callback.cache_dir).endswith("eval")
 
 
-def test_budgeted_run_with_share_evaluations_stops_on_time_and_keeps_best(tiny_config, stub_inception,
-                                                                         monkeypatch):
+def test_budgeted_run_with_share_evaluations_stops_on_time_and_keeps_best(tiny_config, stub_inception, monkeypatch):
     """On a fake clock: each step takes 0.05 s, each Inception pass 1 s, the budget is 6 s."""
     from types import SimpleNamespace
 
@@ -150,6 +153,7 @@ def test_budgeted_run_with_share_evaluations_stops_on_time_and_keeps_best(tiny_c
 
 def ckpt_load(run):
     from artistry.io import checkpoint as ckpt
+
     return ckpt.load(sorted((run / "checkpoints").glob("step-*.safetensors"))[-1])
 
 
@@ -164,6 +168,7 @@ def test_share_evaluation_is_skipped_when_it_would_dominate_a_short_run(tiny_con
 
 def test_resumed_run_keeps_its_evaluation_record(tiny_config, stub_inception, monkeypatch):
     import artistry.training.callbacks.evaluate as evaluate
+
     monkeypatch.setattr(evaluate, "ASSUMED_RATE", {"cpu": 1e6})
     t = tiny_config.train
     t.steps, t.eval_at, t.eval_n = 4, "0.5", 10
@@ -186,6 +191,7 @@ def test_resumed_run_keeps_its_evaluation_record(tiny_config, stub_inception, mo
 def test_models_that_cannot_sample_refuse_evaluation_flags(tiny_config):
     from artistry.config import resolve
     from artistry.errors import ConfigError
+
     tiny_config.model.model, tiny_config.train.eval_every = "dae", 100
     with pytest.raises(ConfigError, match="--eval-every: the dae model does not generate"):
         resolve(tiny_config)

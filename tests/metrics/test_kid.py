@@ -1,4 +1,5 @@
 """KID: unbiased (about zero for one distribution), positive for different ones, deterministic."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,9 @@ def test_one_subset_of_everything_matches_direct_formula():
     x, y = rng.normal(size=(30, 8)), rng.normal(0.2, 1, size=(30, 8))
     kxx, kyy, kxy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
     m = 30
-    expected = ((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-                - 2 * kxy.mean())
+    expected = (
+        (kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean()
+    )
     mean, std = kernel_inception_distance(x, y, n_subsets=3, subset_size=1000)
     assert mean == pytest.approx(expected, rel=1e-12)
     assert std == pytest.approx(0, abs=1e-12)
@@ -38,6 +40,7 @@ def test_one_subset_of_everything_matches_direct_formula():
 
 def test_precomputed_and_per_subset_kernels_agree(monkeypatch):
     import artistry.metrics.kid as kid
+
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(60, 8)), rng.normal(size=(50, 8))
     fast = kid.kernel_inception_distance(x, y, n_subsets=10, subset_size=20, seed=5)
@@ -47,8 +50,9 @@ def test_precomputed_and_per_subset_kernels_agree(monkeypatch):
 
 
 def test_two_real_splits_give_kid_near_zero(cli_fid_run):
-    mean, std = kernel_inception_distance(cli_fid_run["features_a"], cli_fid_run["features_b"],
-                                          n_subsets=100, subset_size=15)
+    mean, std = kernel_inception_distance(
+        cli_fid_run["features_a"], cli_fid_run["features_b"], n_subsets=100, subset_size=15
+    )
     assert abs(mean) < 2 * std
 
 

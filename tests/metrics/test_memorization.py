@@ -1,4 +1,5 @@
 """Memorisation check: exact copies of training images are flagged, fresh real images mostly not."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,5 +69,6 @@ def test_pairs_sheet_is_written(cli_fid_run, painting_images, tmp_path):
 
 def test_mismatched_sizes_are_a_data_error():
     with pytest.raises(DataError, match="same size"):
-        check_memorization(np.zeros((2, 4)), np.zeros((2, 3, 8, 8), np.uint8),
-                           np.zeros((2, 4)), np.zeros((2, 3, 16, 16), np.uint8))
+        check_memorization(
+            np.zeros((2, 4)), np.zeros((2, 3, 8, 8), np.uint8), np.zeros((2, 4)), np.zeros((2, 3, 16, 16), np.uint8)
+        )

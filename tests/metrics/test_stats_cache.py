@@ -1,12 +1,20 @@
 """Stats files and the real-feature cache: round trip, hit, miss, corrupted file recomputed."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from artistry.errors import ArtistryError, ConfigError
-from artistry.metrics.stats_cache import (FeatureSet, RealFeatureCache, feature_set_for, images_key,
-                                          load_feature_set, resolution_of, save_feature_set)
+from artistry.metrics.stats_cache import (
+    FeatureSet,
+    RealFeatureCache,
+    feature_set_for,
+    images_key,
+    load_feature_set,
+    resolution_of,
+    save_feature_set,
+)
 
 
 def features(n=12, seed=0):

@@ -1,4 +1,5 @@
 """The denoising autoencoder and its corruptions."""
+
 import numpy as np
 import pytest
 import torch
@@ -36,8 +37,12 @@ def test_any_image_size_and_identity_at_start():
 
 
 def test_noise_spec_parsing():
-    assert [str(c) for c in parse_noise("gaussian:0.2,saltpepper:0.05,blur,mask")] == \
-        ["gaussian:0.2", "saltpepper:0.05", "blur:1", "mask:0.25"]
+    assert [str(c) for c in parse_noise("gaussian:0.2,saltpepper:0.05,blur,mask")] == [
+        "gaussian:0.2",
+        "saltpepper:0.05",
+        "blur:1",
+        "mask:0.25",
+    ]
     for bad in ["", "speckle", "gaussian:abc", "gaussian:2", "mask:0.95", "blur:-1"]:
         with pytest.raises(ConfigError, match="--noise"):
             parse_noise(bad)

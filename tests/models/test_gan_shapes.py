@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from artistry.config import Config, resolve
 from artistry.build import build_model
+from artistry.config import Config, resolve
 from artistry.errors import ConfigError
 
 
@@ -43,6 +43,7 @@ def test_one_more_block_per_doubling():
         cfg.data.path, cfg.data.size, cfg.train.steps = "x", size, 1
         model, _ = build_model(resolve(cfg), torch.device("cpu"))
         return sum(isinstance(m, torch.nn.ConvTranspose2d) for m in model.G.modules())
+
     assert [n_convt(s) for s in (32, 64, 128)] == [4, 5, 6]
 
 
@@ -74,6 +75,7 @@ def test_unknown_upsample_names_the_flag():
 def test_pack_and_minibatch_std_change_the_critic_input(family):
     """Pack folds pairs into one critic input; minibatch-std must make a logit depend on the other
     packs in its group (a layer built but never called would leave each logit independent)."""
+
     def critic(mbstd: bool):
         cfg = Config()
         cfg.data.path, cfg.data.size, cfg.train.steps = "x", 32, 1
@@ -81,6 +83,7 @@ def test_pack_and_minibatch_std_change_the_critic_input(family):
         cfg.loss.pack, cfg.model.mbstd, cfg.train.batch = 2, mbstd, 8
         torch.manual_seed(0)
         return build_model(resolve(cfg), torch.device("cpu"))[0]
+
     x = torch.randn(8, 3, 32, 32)
     other = x.clone()
     other[2:] = torch.randn(6, 3, 32, 32)  # the first pack (images 0 and 1) unchanged
@@ -97,14 +100,15 @@ def test_minibatch_std_values_and_consecutive_groups():
     many processes); each sample gets its group's std, averaged over channels and pixels, as one
     extra channel."""
     from artistry.models.layers import MinibatchStd
+
     x = torch.zeros(4, 2, 1, 2)
     x[:, 0, 0, 0] = torch.tensor([0.0, 2.0, 10.0, 10.0])  # groups {0, 1} and {2, 3}
     x[:, 1, 0, 1] = torch.tensor([0.0, 0.0, 0.0, 4.0])
     out = MinibatchStd(group=2)(x)
     assert out.shape == (4, 3, 1, 2) and torch.equal(out[:, :2], x)
     eps = 1e-4  # sqrt of the 1e-8 under the root
-    g0 = (1.0 + 3 * eps) / 4   # stds: ch0 px0 = 1 (0 vs 2), the three other entries are 0
-    g1 = (2.0 + 3 * eps) / 4   # ch1 px1 = 2 (0 vs 4)
+    g0 = (1.0 + 3 * eps) / 4  # stds: ch0 px0 = 1 (0 vs 2), the three other entries are 0
+    g1 = (2.0 + 3 * eps) / 4  # ch1 px1 = 2 (0 vs 4)
     expected = torch.tensor([g0, g0, g1, g1])
     torch.testing.assert_close(out[:, 2, 0, 0], expected)
     torch.testing.assert_close(out[:, 2, 0, 1], expected)  # the same value over the whole map
@@ -112,27 +116,29 @@ def test_minibatch_std_values_and_consecutive_groups():
 
 def test_minibatch_std_shrinks_the_group_to_divide_the_batch_and_sees_collapse():
     from artistry.models.layers import MinibatchStd
+
     torch.manual_seed(0)
     x = torch.randn(6, 3, 4, 4)  # group 4 does not divide 6: groups of 3, {0, 1, 2} and {3, 4, 5}
     stat = MinibatchStd(group=4)(x)[:, 3, 0, 0]
     for j in range(2):
-        std = x[3 * j:3 * j + 3].var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
-        torch.testing.assert_close(stat[3 * j:3 * j + 3], std.expand(3))
+        std = x[3 * j : 3 * j + 3].var(dim=0, unbiased=False).add(1e-8).sqrt().mean()
+        torch.testing.assert_close(stat[3 * j : 3 * j + 3], std.expand(3))
     collapsed = MinibatchStd(group=4)(torch.randn(1, 3, 4, 4).expand(8, 3, 4, 4))[:, 3]
     assert collapsed.max() < 1e-3 < stat.min()  # identical samples: the std channel goes to ~0
 
 
 def test_minibatch_discrimination_counts_near_copies_in_the_batch():
     from artistry.models.layers import MinibatchDiscrimination
+
     torch.manual_seed(0)
     layer = MinibatchDiscrimination(16, kernels=3)
-    unique = torch.randn(4, 16) * 10                                  # far apart: densities ~0
-    copies = torch.randn(1, 16).expand(4, 16)                         # four identical samples
+    unique = torch.randn(4, 16) * 10  # far apart: densities ~0
+    copies = torch.randn(1, 16).expand(4, 16)  # four identical samples
     assert layer(unique).shape == (4, 3)
-    assert torch.allclose(layer(copies), torch.full((4, 3), 3.0))     # each sees the 3 others
+    assert torch.allclose(layer(copies), torch.full((4, 3), 3.0))  # each sees the 3 others
     assert layer(unique).max() < 0.1
     mixed = layer(torch.cat([unique[:2], copies[:2]]))
-    assert (mixed[2:] > 0.99).all() and (mixed[:2] < 0.1).all()       # only the pair scores
+    assert (mixed[2:] > 0.99).all() and (mixed[:2] < 0.1).all()  # only the pair scores
 
 
 @pytest.mark.parametrize("family", ["dcgan", "mlp"])

@@ -1,4 +1,5 @@
 """The convolutional VAE: shapes, ELBO terms, KL warm-up, learning, VAE-GAN wiring."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,4 +1,5 @@
 """Fixtures for the studio: one tiny trained run (made once per module) and an app around it."""
+
 from __future__ import annotations
 
 import shutil
@@ -52,8 +53,7 @@ def site(trained, tmp_path):
 
     root = tmp_path / "site"
     shutil.copytree(trained, root, symlinks=True)
-    app = create_app(root / "runs", [root / "data"], env={"ARTISTRY_CACHE": str(root / "cache")},
-                     background=False)
+    app = create_app(root / "runs", [root / "data"], env={"ARTISTRY_CACHE": str(root / "cache")}, background=False)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         client.root = root
         client.studio = app.state.studio

@@ -6,6 +6,7 @@ download them, open a latent walk.
 Set ARTISTRY_SCREENSHOTS=docs to write docs/studio-*.png (1280x800, and phone-width ones).
 Skipped when Chromium is missing, except in CI (CI=true), where that is a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-TINY = ("--ngf 8 --ndf 8 --nz 16 --batch 8 --precision fp32 --n-samples 16 "
-        "--checkpoint-every 100000000 --sample-every 160")
+TINY = (
+    "--ngf 8 --ndf 8 --nz 16 --batch 8 --precision fp32 --n-samples 16 --checkpoint-every 100000000 --sample-every 160"
+)
 SHOTS = os.environ.get("ARTISTRY_SCREENSHOTS")
 
 
@@ -40,16 +42,25 @@ def browser(tmp_path_factory):
 
     def no_downloads(*args, **kwargs):
         raise AssertionError("selenium-manager was called: it would download a browser or driver")
+
     original = selenium_manager.SeleniumManager.binary_paths
     selenium_manager.SeleniumManager.binary_paths = no_downloads
     downloads = tmp_path_factory.mktemp("downloads")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,800", "--hide-scrollbars", "--force-device-scale-factor=1"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,800",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+    ):
         options.add_argument(arg)
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     driver.set_window_size(1280, 800)
@@ -70,9 +81,23 @@ def studio_url(trained, tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "ARTISTRY_CACHE": str(root / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "artistry", "studio", "--runs", str(root / "runs"),
-                             "--data-root", str(root / "data"), "--port", str(port)], env=env,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "artistry",
+            "studio",
+            "--runs",
+            str(root / "runs"),
+            "--data-root",
+            str(root / "data"),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while True:
         try:
@@ -90,6 +115,7 @@ def studio_url(trained, tmp_path):
 def _kill_trainings(jobs_dir: Path) -> None:
     import json
     import signal
+
     for p in jobs_dir.glob("*.run.json"):
         info = json.loads(p.read_text())
         for pid in (info.get("pid"), info.get("runner_pid")):
@@ -113,11 +139,13 @@ def shot(driver, name: str, phone: bool = False) -> None:
 
 def wait(driver, what, check, timeout=60):
     from selenium.webdriver.support.ui import WebDriverWait
+
     return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: check(), message=what)
 
 
 def text(driver, css):
     from selenium.webdriver.common.by import By
+
     return driver.find_element(By.CSS_SELECTOR, css).text
 
 
@@ -178,8 +206,17 @@ def test_first_time_user_flow(browser, studio_url):
     find("#n").clear()
     find("#n").send_keys("8")
     find("#generate").click()
-    wait(d, "8 images", lambda: d.execute_script(
-        "return [...document.querySelectorAll('#images img')].filter(i => i.complete && i.naturalWidth > 0).length") == 8)
+    wait(
+        d,
+        "8 images",
+        lambda: (
+            d.execute_script(
+                "return [...document.querySelectorAll('#images img')]"
+                ".filter(i => i.complete && i.naturalWidth > 0).length"
+            )
+            == 8
+        ),
+    )
     find("#images figure .keep").click()
     wait(d, "a kept image", lambda: d.find_elements(By.CSS_SELECTOR, "#kept img"))
     assert list((root / "runs" / "00001-browser" / "kept").glob("*.png"))
@@ -193,17 +230,40 @@ def test_first_time_user_flow(browser, studio_url):
     find("#n").clear()
     find("#n").send_keys("4")
     find("#generate").click()
-    wait(d, "4 before/after pairs", lambda: d.execute_script(
-        "return [...document.querySelectorAll('#images .pair img')].filter(i => i.complete && i.naturalWidth > 0).length") == 8)
+    wait(
+        d,
+        "4 before/after pairs",
+        lambda: (
+            d.execute_script(
+                "return [...document.querySelectorAll('#images .pair img')]"
+                ".filter(i => i.complete && i.naturalWidth > 0).length"
+            )
+            == 8
+        ),
+    )
 
     # 5. A latent walk with a frame slider
     find("#walk-frames").clear()
     find("#walk-frames").send_keys("8")
     find("#walk").click()
-    wait(d, "the first walk frame", lambda: d.execute_script("return document.querySelector('#walk-img').naturalWidth") > 0)
-    d.execute_script("const s = document.querySelector('#walk-slider'); s.value = 5; s.dispatchEvent(new Event('input'))")
-    wait(d, "frame 6", lambda: "i=5" in find("#walk-img").get_attribute("src") and d.execute_script(
-        "const i = document.querySelector('#walk-img'); return i.complete && i.naturalWidth > 0"))
+    wait(
+        d,
+        "the first walk frame",
+        lambda: d.execute_script("return document.querySelector('#walk-img').naturalWidth") > 0,
+    )
+    d.execute_script(
+        "const s = document.querySelector('#walk-slider'); s.value = 5; s.dispatchEvent(new Event('input'))"
+    )
+    wait(
+        d,
+        "frame 6",
+        lambda: (
+            "i=5" in find("#walk-img").get_attribute("src")
+            and d.execute_script(
+                "const i = document.querySelector('#walk-img'); return i.complete && i.naturalWidth > 0"
+            )
+        ),
+    )
     assert "frame 6 of 8" in text(d, "#walk-label")
     d.execute_script("window.scrollTo(0, 0)")
     shot(d, "explore")
@@ -220,8 +280,13 @@ def test_first_time_user_flow(browser, studio_url):
         c.click()
     find("#compare-form button[type=submit]").click()
     wait(d, "the comparison", lambda: len(d.find_elements(By.CSS_SELECTOR, "#compare figure")) == 2)
-    wait(d, "both grids", lambda: d.execute_script(
-        "return [...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth > 0)"))
+    wait(
+        d,
+        "both grids",
+        lambda: d.execute_script(
+            "return [...document.querySelectorAll('#compare img')].every(i => i.complete && i.naturalWidth > 0)"
+        ),
+    )
     shot(d, "compare")
     logs = [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
     assert not logs, logs  # no script errors, no blocked (CSP) or missing assets

@@ -1,4 +1,5 @@
 """Explore routes (generate, ZIP, walk, keep, post-processing) and the request guards."""
+
 from __future__ import annotations
 
 import io
@@ -39,6 +40,7 @@ def test_post_processing_before_and_after(site):
     before = pixels(site.get(r["images"][0]["url"]).content)
     assert before.shape == (32, 32, 3) and after.shape == (64, 64, 3)
     from artistry.postprocess import Pipeline
+
     expected = Pipeline([("upscale", 2), ("bw", None)])(artistry.load(site.root / "runs" / "00000-tiny").generate(1, 0))
     assert np.array_equal(after, expected[0].transpose(1, 2, 0)) and set(np.unique(after)) <= {0, 255}
     contour = pixels(site.get("/api/runs/00000-tiny/image.png?seed=0&post=contour").content)
@@ -56,6 +58,7 @@ def test_denoise_with_a_dae_run(site, make_cfg):
     assert r.status_code == 200
     raw = artistry.load(site.root / "runs" / "00000-tiny").generate(1, seed=2)
     from artistry.postprocess import to_bw
+
     expected = to_bw(artistry.load(dae).denoise(raw))[0].transpose(1, 2, 0)
     assert np.array_equal(pixels(r.content), expected)
     assert site.post("/api/runs/00001-dae/generate", json={"n": 2}).status_code == 400  # a dae cannot sample
@@ -83,38 +86,56 @@ def test_keep_saves_into_the_run(site):
     assert "seed000004-bw.png" in site.get("/runs/00000-tiny/explore").text
 
 
-@pytest.mark.parametrize("method,url,body", [
-    ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 65}),
-    ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 0}),
-    ("post", "/api/runs/00000-tiny/generate", {"seed": -1, "n": 2}),
-    ("post", "/api/runs/00000-tiny/generate", {"seed": "x", "n": 2}),
-    ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 2, "post": "upscale:8"}),
-    ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 2, "post": "sharpen"}),
-    ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 2, "post": "denoise:../../x"}),
-    ("get", "/api/runs/00000-tiny/images.zip?seed=0&n=1000", None),
-    ("get", "/api/runs/00000-tiny/walk.png?a=0&b=1&frames=65&i=0", None),
-    ("get", "/api/runs/00000-tiny/walk.png?a=0&b=1&frames=4&i=4", None),
-    ("get", "/api/runs/00000-tiny/image.png?seed=99999999999", None),
-])
+@pytest.mark.parametrize(
+    "method,url,body",
+    [
+        ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 65}),
+        ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 0}),
+        ("post", "/api/runs/00000-tiny/generate", {"seed": -1, "n": 2}),
+        ("post", "/api/runs/00000-tiny/generate", {"seed": "x", "n": 2}),
+        ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 2, "post": "upscale:8"}),
+        ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 2, "post": "sharpen"}),
+        ("post", "/api/runs/00000-tiny/generate", {"seed": 0, "n": 2, "post": "denoise:../../x"}),
+        ("get", "/api/runs/00000-tiny/images.zip?seed=0&n=1000", None),
+        ("get", "/api/runs/00000-tiny/walk.png?a=0&b=1&frames=65&i=0", None),
+        ("get", "/api/runs/00000-tiny/walk.png?a=0&b=1&frames=4&i=4", None),
+        ("get", "/api/runs/00000-tiny/image.png?seed=99999999999", None),
+    ],
+)
 def test_bounds_are_enforced(site, method, url, body):
     r = site.post(url, json=body) if method == "post" else site.get(url)
     assert r.status_code == 400 and r.json()["error"], r.text
 
 
 def test_requests_must_be_json_and_small(site):
-    assert site.post("/api/runs/00000-tiny/generate", content=b"seed=1",
-                     headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
-    assert site.post("/api/runs/00000-tiny/generate", content=b"{not json",
-                     headers={"Content-Type": "application/json"}).status_code == 400
+    assert (
+        site.post(
+            "/api/runs/00000-tiny/generate",
+            content=b"seed=1",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ).status_code
+        == 415
+    )
+    assert (
+        site.post(
+            "/api/runs/00000-tiny/generate", content=b"{not json", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     big = b'{"seed": 0, "pad": "' + b"x" * 100_000 + b'"}'
-    assert site.post("/api/runs/00000-tiny/generate", content=big,
-                     headers={"Content-Type": "application/json"}).status_code == 413
+    assert (
+        site.post(
+            "/api/runs/00000-tiny/generate", content=big, headers={"Content-Type": "application/json"}
+        ).status_code
+        == 413
+    )
 
     def chunks():  # no Content-Length: the size is counted as the body arrives
         yield b'{"pad": "'
         for _ in range(20):
             yield b"x" * 10_000
         yield b'"}'
+
     r = site.post("/api/runs/00000-tiny/generate", content=chunks(), headers={"Content-Type": "application/json"})
     assert r.status_code == 413
 
@@ -135,8 +156,13 @@ def test_token_is_needed_on_every_request(trained, tmp_path):
 
     app = create_app(trained / "runs", [trained / "data"], token="s3cret-token", loopback=False, background=False)
     with TestClient(app, base_url="http://192.168.1.20:7860") as c:
-        for url in ("/", "/api/runs", "/static/studio.css", "/files/runs/00000-tiny/config.json",
-                    "/api/runs/00000-tiny/events?once=1"):
+        for url in (
+            "/",
+            "/api/runs",
+            "/static/studio.css",
+            "/files/runs/00000-tiny/config.json",
+            "/api/runs/00000-tiny/events?once=1",
+        ):
             assert c.get(url).status_code == 401, url
         assert c.get("/", headers={"X-Artistry-Token": "wrong"}).status_code == 401
         assert c.get("/?token=wrong").status_code == 401
@@ -184,6 +210,7 @@ def test_fifty_concurrent_generate_requests_are_all_answered(live):
         with httpx.Client(timeout=120) as c:
             r = c.post(f"{url}/api/runs/00000-tiny/generate", json={"seed": 10 * i, "n": 4})
             return r.status_code, r.json()["images"][0]["seed"]
+
     with ThreadPoolExecutor(50) as pool:
         results = list(pool.map(one, range(50)))
     assert results == [(200, 10 * i) for i in range(50)]

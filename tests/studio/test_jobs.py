@@ -1,5 +1,6 @@
 """Training jobs started from the studio: real `artistry train` processes, stop, resume, queue,
 and a process killed with -9."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,21 @@ import time
 
 import pytest
 
-TINY = ("--ngf 8 --ndf 8 --nz 16 --batch 8 --precision fp32 --n-samples 4 "
-        "--checkpoint-every 100000000 --sample-every 80")
+TINY = "--ngf 8 --ndf 8 --nz 16 --batch 8 --precision fp32 --n-samples 4 --checkpoint-every 100000000 --sample-every 80"
 
 
 def form(name, steps=100000, **extra):
-    return {"root": 0, "path": "paintings", "recipe": "classic", "size": 32, "budget": steps,
-            "budget_kind": "steps", "extra": TINY, "name": name, **extra}
+    return {
+        "root": 0,
+        "path": "paintings",
+        "recipe": "classic",
+        "size": 32,
+        "budget": steps,
+        "budget_kind": "steps",
+        "extra": TINY,
+        "name": name,
+        **extra,
+    }
 
 
 def wait_for(what, check, timeout=90):
@@ -60,10 +69,16 @@ def test_dry_run_shows_the_resolved_config_and_refuses_bad_forms(jobs_site):
     assert cfg["data"]["size"] == 32 and cfg["model"]["ngf"] == 8 and cfg["train"]["steps"] == 100000
     assert cfg["train"]["runs_dir"] == str(site.root / "runs") and cfg["train"]["recipe"] == "classic"
     assert cfg["optim"]["lr_g"] == 0.0002  # filled in by resolve(), as --dry-run shows it
-    bad = [(form("x", extra="--ngf eight"), "--ngf"), (form("x", extra="--bogus 1"), "bogus"),
-           (form("x", extra="--runs-dir /tmp"), "--runs-dir"), ({**form("x"), "path": "../.."}, "data folder"),
-           ({**form("x"), "path": "nope"}, "data folder"), ({**form("x"), "size": 48}, "size"),
-           ({**form("x"), "recipe": "magic"}, "recipe"), ({**form("x"), "budget": -1}, "budget")]
+    bad = [
+        (form("x", extra="--ngf eight"), "--ngf"),
+        (form("x", extra="--bogus 1"), "bogus"),
+        (form("x", extra="--runs-dir /tmp"), "--runs-dir"),
+        ({**form("x"), "path": "../.."}, "data folder"),
+        ({**form("x"), "path": "nope"}, "data folder"),
+        ({**form("x"), "size": 48}, "size"),
+        ({**form("x"), "recipe": "magic"}, "recipe"),
+        ({**form("x"), "budget": -1}, "budget"),
+    ]
     for body, word in bad:
         r = site.post("/api/dry-run", json=body)
         assert r.status_code == 400 and word in r.json()["error"], (body, r.text)
@@ -113,8 +128,9 @@ def test_queue_runs_one_at_a_time_and_a_killed_training_shows_as_failed(jobs_sit
     info = json.loads((site.studio.jobs.dir / f"{a}.run.json").read_text())
     os.kill(info["runner_pid"], signal.SIGKILL)  # the whole job dies at once: nobody records an exit code
     os.kill(info["pid"], signal.SIGKILL)
-    wait_for("the killed run to show as failed",
-             lambda: site.get(f"/api/runs/{run_a}/state").json()["status"] == "failed")
+    wait_for(
+        "the killed run to show as failed", lambda: site.get(f"/api/runs/{run_a}/state").json()["status"] == "failed"
+    )
     assert job_state(site, a)["exit_code"] is None
     run_b = wait_for("the queued run to start", lambda: job_state(site, b)["run"])
     assert job_state(site, b)["state"] == "training"

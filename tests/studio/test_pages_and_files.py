@@ -1,4 +1,5 @@
 """Studio pages, run data and the file-serving refusals, through a test client (no browser)."""
+
 from __future__ import annotations
 
 import json
@@ -13,10 +14,20 @@ def raw_get(app, raw_path: str, headers=None):
     """GET exactly `raw_path` the way uvicorn passes it on (path = percent-decoded once),
     without a client that would tidy `..` away first. Returns (status, body)."""
     path, _, query = raw_path.partition("?")
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-             "scheme": "http", "path": unquote(path), "raw_path": path.encode(), "query_string": query.encode(),
-             "root_path": "", "headers": [(b"host", b"127.0.0.1")] + (headers or []),
-             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": unquote(path),
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")] + (headers or []),
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
     out = {"status": None, "body": b""}
 
     sent = []
@@ -42,7 +53,7 @@ def test_runs_page_lists_the_run_with_status_images_and_thumbnail(site):
     assert r.status_code == 200
     assert "00000-tiny" in r.text and "dcgan/bce" in r.text
     assert 'class="badge finished"' in r.text  # 4 of 4 steps
-    assert '/files/runs/00000-tiny/samples/' in r.text
+    assert "/files/runs/00000-tiny/samples/" in r.text
     assert "32 images" in r.text  # 4 steps x batch 8
     assert site.get("/?q=nothing-like-this").text.count('class="card run"') == 0
     assert site.get("/?status=failed").text.count('class="card run"') == 0
@@ -89,21 +100,24 @@ def test_serves_files_inside_the_runs_folder(site):
     assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
 
 
-@pytest.mark.parametrize("path", [
-    "/files/runs/../data/paintings/a/img000.png",        # .. out of the runs folder
-    "/files/runs/00000-tiny/../../site/runs/00000-tiny/config.json",
-    "/files/runs/%2e%2e/data/paintings/a/img000.png",    # URL-encoded ..
-    "/files/runs/%2E%2E%2Fdata%2Fpaintings/a/img000.png",
-    "/files/runs/%252e%252e/data/paintings/a/img000.png",  # double-encoded
-    "/files/runs//etc/passwd",                            # absolute
-    "/files/runs/%2Fetc%2Fpasswd",
-    "/files/runs/00000-tiny/..%5c..%5cdata",              # backslashes
-    "/files/runs/.studio/jobs",                           # hidden folders
-    "/files/runs/00000-tiny/%00config.json",              # NUL
-    "/files/data/0/../runs/00000-tiny/config.json",
-    "/files/data/0/%2e%2e/runs/00000-tiny/config.json",
-    "/files/data/7/paintings/a/img000.png",               # no such root
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/runs/../data/paintings/a/img000.png",  # .. out of the runs folder
+        "/files/runs/00000-tiny/../../site/runs/00000-tiny/config.json",
+        "/files/runs/%2e%2e/data/paintings/a/img000.png",  # URL-encoded ..
+        "/files/runs/%2E%2E%2Fdata%2Fpaintings/a/img000.png",
+        "/files/runs/%252e%252e/data/paintings/a/img000.png",  # double-encoded
+        "/files/runs//etc/passwd",  # absolute
+        "/files/runs/%2Fetc%2Fpasswd",
+        "/files/runs/00000-tiny/..%5c..%5cdata",  # backslashes
+        "/files/runs/.studio/jobs",  # hidden folders
+        "/files/runs/00000-tiny/%00config.json",  # NUL
+        "/files/data/0/../runs/00000-tiny/config.json",
+        "/files/data/0/%2e%2e/runs/00000-tiny/config.json",
+        "/files/data/7/paintings/a/img000.png",  # no such root
+    ],
+)
 def test_refuses_paths_that_leave_the_allowed_folders(site, path):
     status, body = raw_get(site.app, path)
     assert status == 404, (path, status, body[:200])
@@ -115,8 +129,11 @@ def test_refuses_symlinks_that_lead_outside(site, tmp_path):
     (site.root / "runs" / "00000-tiny" / "leak.txt").symlink_to(secret)
     (site.root / "runs" / "00000-tiny" / "leakdir").symlink_to(tmp_path)
     (site.root / "data" / "out.png").symlink_to(secret)
-    for path in ("/files/runs/00000-tiny/leak.txt", "/files/runs/00000-tiny/leakdir/secret.txt",
-                 "/files/data/0/out.png"):
+    for path in (
+        "/files/runs/00000-tiny/leak.txt",
+        "/files/runs/00000-tiny/leakdir/secret.txt",
+        "/files/data/0/out.png",
+    ):
         status, body = raw_get(site.app, path)
         assert status == 403 and b"private" not in body, path
     # a symlink that stays inside is fine
@@ -145,11 +162,13 @@ def test_folder_picker_stays_under_the_roots(site, tmp_path):
 
 def test_compare_page_shows_grids_and_metrics(site):
     import shutil
+
     runs = site.root / "runs"
     shutil.copytree(runs / "00000-tiny", runs / "00001-other")
     (runs / "00001-other" / "eval").mkdir(exist_ok=True)
-    (runs / "00001-other" / "eval" / "4.json").write_text(json.dumps(
-        {"fid": 123.4, "kid": {"mean": 0.05}, "precision": 0.5, "recall": 0.25, "n_generated": 10}))
+    (runs / "00001-other" / "eval" / "4.json").write_text(
+        json.dumps({"fid": 123.4, "kid": {"mean": 0.05}, "precision": 0.5, "recall": 0.25, "n_generated": 10})
+    )
     r = site.get("/compare?run=00000-tiny&run=00001-other")
     assert r.status_code == 200
     assert "123.40" in r.text and "0.0500" in r.text and "not evaluated" in r.text

@@ -1,4 +1,5 @@
 """Checkpoints a NaN run cannot spoil, corrupt ones resume skips, and the per-GPU RNG restore."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -93,8 +94,11 @@ def test_resume_falls_back_to_an_older_checkpoint_when_the_newest_is_corrupt(tin
 def test_best_is_never_chosen_on_a_non_finite_metric(tmp_path, capsys):
     """NaN compares False with everything, so `best <= nan` used to let a NaN run become best."""
     saved = []
-    trainer = SimpleNamespace(state=SimpleNamespace(extra={}, step=0, images_seen=0), run_dir=tmp_path,
-                              save_checkpoint=lambda path: saved.append(trainer.state.step))
+    trainer = SimpleNamespace(
+        state=SimpleNamespace(extra={}, step=0, images_seen=0),
+        run_dir=tmp_path,
+        save_checkpoint=lambda path: saved.append(trainer.state.step),
+    )
     ev = Evaluate(None, real_images=None, n=10, metric="fid")
     for step, fid in ((1, 5.0), (2, float("nan")), (3, float("inf")), (4, 4.0), (5, 4.5)):
         trainer.state.step = step

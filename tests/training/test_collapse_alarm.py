@@ -1,4 +1,5 @@
 """The collapse alarm on a deliberately collapsed generator and a healthy one, and in a real run."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,12 @@ from artistry.build import build_model
 from artistry.config import resolve
 from artistry.io import checkpoint as ckpt
 from artistry.training.callbacks.base import Callback
-from artistry.training.callbacks.collapse_alarm import (KEY, CollapseAlarm, mean_pairwise_distance,
-                                                         near_duplicate_fraction)
+from artistry.training.callbacks.collapse_alarm import (
+    KEY,
+    CollapseAlarm,
+    mean_pairwise_distance,
+    near_duplicate_fraction,
+)
 from artistry.training.state import TrainState, build_optimizers
 
 
@@ -49,9 +54,16 @@ def make_trainer(tiny_config, collapsed: bool):
     torch.manual_seed(0)
     model, _ = build_model(cfg, torch.device("cpu"))
     real = smooth_images(16, seed=1)
-    model.G = BankGenerator(smooth_images(16, seed=2), collapsed)   # unseen images, same style
-    state = TrainState(model, build_optimizers(cfg, model), None, fixed_z=torch.randn(16, 16),
-                       fixed_real=real, step=500, images_seen=4000)
+    model.G = BankGenerator(smooth_images(16, seed=2), collapsed)  # unseen images, same style
+    state = TrainState(
+        model,
+        build_optimizers(cfg, model),
+        None,
+        fixed_z=torch.randn(16, 16),
+        fixed_real=real,
+        step=500,
+        images_seen=4000,
+    )
     records = []
     return SimpleNamespace(state=state, cfg=cfg, log=records.append, images_before_step=3990), records
 
@@ -108,7 +120,7 @@ def test_alarm_changes_no_training_state(tiny_config):
     assert torch.equal(torch.get_rng_state(), rng)
     assert model.training and model.D.training
     for k, v in model.state_dict().items():
-        assert torch.equal(v, before[k]), k   # batch-norm running stats included
+        assert torch.equal(v, before[k]), k  # batch-norm running stats included
     assert set(trainer.state.extra[KEY]) == {"real_px", "tau", "real_near_dup"}
 
 
@@ -129,7 +141,7 @@ def test_in_a_real_run_it_logs_and_leaves_training_bit_identical(tiny_config, mo
     div = [r for r in rows if "diversity_px" in r]
     assert len(div) >= 2 and all(np.isfinite(r["diversity_px"]) and "diversity_d" in r for r in div)
     tensors, meta = _final_tensors(run)
-    assert meta["extra"][KEY]["real_px"] > 0   # the real baseline travels with the checkpoint
+    assert meta["extra"][KEY]["real_px"] > 0  # the real baseline travels with the checkpoint
 
     monkeypatch.setattr(api, "CollapseAlarm", _NoAlarm)
     tiny_config.train.name = "without"

@@ -1,5 +1,6 @@
 """A run moves between machines: a GPU run resumes, generates and evaluates on a CPU-only
 machine, and a checkpoint's tensors land on the device the run now computes on."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,7 @@ def no_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
 
 
-def test_a_gpu_run_resumes_generates_and_evaluates_on_a_cpu_only_machine(tiny_config, no_gpu, capsys,
-                                                                          stub_inception):
+def test_a_gpu_run_resumes_generates_and_evaluates_on_a_cpu_only_machine(tiny_config, no_gpu, capsys, stub_inception):
     tiny_config.train.ema = True
     run = artistry.train(tiny_config, progress=False)
     _pretend_trained_on_a_gpu(run)
@@ -41,6 +41,7 @@ def test_a_gpu_run_resumes_generates_and_evaluates_on_a_cpu_only_machine(tiny_co
     assert loaded.step == 6 and loaded.device == torch.device("cpu")
     assert loaded.generate(3).shape == (3, 3, 32, 32)
     from artistry.cli.main import app
+
     assert app(["evaluate", str(run), "--n", "10", "--device", "auto"]) == 0
     assert json.loads((run / "eval" / "000000006.json").read_text())["n_generated"] == 10
 
@@ -68,8 +69,9 @@ def test_every_restored_tensor_lands_on_the_runs_device(tiny_config):
     path = ckpt.list_checkpoints(run / "checkpoints")[-1][1]
     cfg = resolve(tiny_config)
     model, _ = build_model(cfg, Runtime(torch.device("meta")))
-    state = TrainState(model, build_optimizers(cfg, model), make_ema(model),
-                       torch.zeros(1, cfg.model.nz), torch.zeros(1, 3, 32, 32))
+    state = TrainState(
+        model, build_optimizers(cfg, model), make_ema(model), torch.zeros(1, cfg.model.nz), torch.zeros(1, 3, 32, 32)
+    )
     restore_state(path, state)
     assert state.fixed_z.device.type == "meta" and state.fixed_real.device.type == "meta"
     assert state.fixed_z.shape == (cfg.train.n_samples, cfg.model.nz)

@@ -1,4 +1,5 @@
 """A full disk during training: one clear message, the last good checkpoint intact, an exact resume."""
+
 from __future__ import annotations
 
 import errno
@@ -31,6 +32,7 @@ class FillsUp:
             def write(data):
                 real_write(data[: len(data) // 2])
                 raise OSError(errno.ENOSPC, "No space left on device")
+
             f.write = write
         return f
 
@@ -73,15 +75,44 @@ def test_full_disk_while_logging_is_one_line_from_the_cli(tiny_config, monkeypat
         if record["step"] >= 10:  # after the checkpoint at step 4
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(path, record)
+
     real = trainer_module.append_record
     monkeypatch.setattr(trainer_module, "append_record", log_then_fill)
     from artistry.training.callbacks import metrics_log
+
     monkeypatch.setattr(metrics_log, "MIN_SECONDS", 0.0)  # a record every 10 steps: the first at step 10
     cfg = tiny_config
-    argv = ["train", cfg.data.path, "--size", "32", "--ngf", "8", "--ndf", "8", "--nz", "16", "--batch", "8",
-            "--precision", "fp32", "--n-samples", "4", "--steps", "40", "--quiet", "--name", "t",
-            "--checkpoint-every", "32", "--sample-every", "100000",
-            "--runs-dir", cfg.train.runs_dir, "--cache-dir", cfg.data.cache_dir]
+    argv = [
+        "train",
+        cfg.data.path,
+        "--size",
+        "32",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--nz",
+        "16",
+        "--batch",
+        "8",
+        "--precision",
+        "fp32",
+        "--n-samples",
+        "4",
+        "--steps",
+        "40",
+        "--quiet",
+        "--name",
+        "t",
+        "--checkpoint-every",
+        "32",
+        "--sample-every",
+        "100000",
+        "--runs-dir",
+        cfg.train.runs_dir,
+        "--cache-dir",
+        cfg.data.cache_dir,
+    ]
     assert app(argv) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,4 +1,5 @@
 """Two gloo processes on the CPU train exactly like one process with the same global batch."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,14 +12,14 @@ from artistry.io import checkpoint as ckpt
 from dist_launch import launch
 
 STEPS, HALF = 5, 3  # the many-process run stops at HALF, a one-process resume takes it to STEPS
-TOLERANCE = 1e-5    # float32 sums in another order (per-rank means, then their mean)
+TOLERANCE = 1e-5  # float32 sums in another order (per-rank means, then their mean)
 
 
 def _config(tiny_config, runs: Path):
     cfg = tiny_config
-    cfg.model.mbstd = True          # groups of 4: the per-rank batch of 4 is one group, as in one process
-    cfg.model.d_norm = "none"       # D without batch norm; G's batch norm runs over the global batch:
-    cfg.train.sync_bn = True        # with per-rank statistics the two would differ (see distributed.py)
+    cfg.model.mbstd = True  # groups of 4: the per-rank batch of 4 is one group, as in one process
+    cfg.model.d_norm = "none"  # D without batch norm; G's batch norm runs over the global batch:
+    cfg.train.sync_bn = True  # with per-rank statistics the two would differ (see distributed.py)
     cfg.train.ema = True
     cfg.train.augment = "translation,cutout"  # per-image draws: each rank takes its rows of one draw
     cfg.train.batch = 8
@@ -77,8 +78,11 @@ def test_a_rank_that_dies_makes_the_others_exit_with_a_message(tiny_config, tmp_
     on the next all-reduce but exits with one line that says what happened and how to go on."""
     cfg = _config(tiny_config, tmp_path / "runs")
     cfg.train.steps = 50
-    ranks = launch({"config": cfg.to_dict(), "audit": str(tmp_path), "die_at": 2}, world=2,
-                   extra_env={"ARTISTRY_DIST_TIMEOUT": "15"})
+    ranks = launch(
+        {"config": cfg.to_dict(), "audit": str(tmp_path), "die_at": 2},
+        world=2,
+        extra_env={"ARTISTRY_DIST_TIMEOUT": "15"},
+    )
     assert ranks[1]["rc"] == 3
     assert ranks[0]["rc"] == 1, ranks[0]["stderr"][-2000:]
     message = ranks[0]["stderr"].strip().splitlines()[-1]
@@ -119,9 +123,35 @@ def test_train_nproc_launches_torchrun_and_one_run_comes_out(tiny_config, tmp_pa
     from artistry.cli.main import app
 
     runs = tmp_path / "runs"
-    code = app(["train", tiny_config.data.path, "--nproc", "2", "--size", "32", "--ngf", "8", "--ndf", "8",
-                "--nz", "16", "--batch", "8", "--steps", "2", "--precision", "fp32", "--n-samples", "4",
-                "--cache-dir", tiny_config.data.cache_dir, "--runs-dir", str(runs), "--quiet"])
+    code = app(
+        [
+            "train",
+            tiny_config.data.path,
+            "--nproc",
+            "2",
+            "--size",
+            "32",
+            "--ngf",
+            "8",
+            "--ndf",
+            "8",
+            "--nz",
+            "16",
+            "--batch",
+            "8",
+            "--steps",
+            "2",
+            "--precision",
+            "fp32",
+            "--n-samples",
+            "4",
+            "--cache-dir",
+            tiny_config.data.cache_dir,
+            "--runs-dir",
+            str(runs),
+            "--quiet",
+        ]
+    )
     assert code == 0
     (run_dir,) = runs.iterdir()
     _, meta = _tensors(run_dir, 2)
@@ -177,7 +207,8 @@ def test_each_rank_gets_its_rows_of_what_one_process_draws(what, monkeypatch):
         "augment": DiffAugment("color,translation,cutout", p=0.5),
         "vae_noise": lambda x: ConvVAE.reparameterize(None, torch.zeros(x.shape[0], 7), torch.zeros(x.shape[0], 7)),
         "dae_corruption": lambda x: distributed.on_global_batch(
-            lambda y: corrupt(y, parse_noise("gaussian:0.2,saltpepper:0.05,mask")), x),
+            lambda y: corrupt(y, parse_noise("gaussian:0.2,saltpepper:0.05,mask")), x
+        ),
         "fastgan_noise": lambda x: noise(torch.zeros_like(x)).detach(),
     }
     torch.manual_seed(7)
@@ -186,7 +217,7 @@ def test_each_rank_gets_its_rows_of_what_one_process_draws(what, monkeypatch):
     for rank in range(2):
         monkeypatch.setattr(distributed, "_SHARD", distributed.Shard(rank, 2))
         torch.manual_seed(7)
-        parts.append(draws[what](x[rank * 4:(rank + 1) * 4]))
+        parts.append(draws[what](x[rank * 4 : (rank + 1) * 4]))
     assert torch.equal(torch.cat(parts), whole)
     assert not torch.equal(parts[0], parts[1])  # and the ranks' draws differ
 
@@ -202,5 +233,5 @@ def test_minibatch_std_per_rank_is_one_processs_when_the_share_is_a_multiple_of_
     whole = MinibatchStd(group=4)(x)
     assert torch.equal(torch.cat([MinibatchStd(group=4)(part) for part in x.chunk(2)]), whole)  # 2 ranks x 8
     assert torch.equal(torch.cat([MinibatchStd(group=4)(part) for part in x.chunk(4)]), whole)  # 4 ranks x 4
-    small = torch.cat([MinibatchStd(group=4)(part) for part in x.chunk(8)])                      # 8 ranks x 2
+    small = torch.cat([MinibatchStd(group=4)(part) for part in x.chunk(8)])  # 8 ranks x 2
     assert not torch.allclose(small, whole)

@@ -1,4 +1,5 @@
 """The --epochs budget, and one bf16 training step (autocast math, fp32 weights and optimizer)."""
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,8 @@ from artistry.build import build_model
 from artistry.cli.main import app
 from artistry.config import Config, resolve
 from artistry.io import checkpoint as ckpt
-from artistry.training.state import TrainState, build_optimizers
 from artistry.runtime import Runtime
+from artistry.training.state import TrainState, build_optimizers
 from artistry.training.step import train_step
 
 
@@ -20,8 +21,25 @@ def test_epochs_budget_counts_passes_over_the_images_and_extends_on_resume(tiny_
     batch early or late) gives another step count."""
     monkeypatch.setenv("ARTISTRY_CACHE", tiny_config.data.cache_dir)
     runs = tiny_config.train.runs_dir
-    flags = ["--size", "32", "--ngf", "8", "--ndf", "8", "--nz", "16", "--batch", "8", "--precision", "fp32",
-             "--n-samples", "4", "--quiet", "--runs-dir", runs]
+    flags = [
+        "--size",
+        "32",
+        "--ngf",
+        "8",
+        "--ndf",
+        "8",
+        "--nz",
+        "16",
+        "--batch",
+        "8",
+        "--precision",
+        "fp32",
+        "--n-samples",
+        "4",
+        "--quiet",
+        "--runs-dir",
+        runs,
+    ]
     assert app(["train", tiny_config.data.path, *flags, "--epochs", "2", "--name", "ep"]) == 0
     run = next(Path(runs).iterdir())
     _, meta = ckpt.load(ckpt.list_checkpoints(run / "checkpoints")[-1][1])

@@ -1,5 +1,6 @@
 """Grids, collapse checks and checkpoints follow the budget: images for counted budgets, training
 time for --max-minutes, so a GPU run at 10,000 img/s does not write ten grids a second."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -11,8 +12,11 @@ from artistry.training.callbacks.base import Every, as_every, budget_every
 
 
 def fake_trainer(images_before, images_now, elapsed_before, elapsed_now):
-    return SimpleNamespace(images_before_step=images_before, elapsed_before_step=elapsed_before,
-                           state=SimpleNamespace(images_seen=images_now, elapsed=elapsed_now))
+    return SimpleNamespace(
+        images_before_step=images_before,
+        elapsed_before_step=elapsed_before,
+        state=SimpleNamespace(images_seen=images_now, elapsed=elapsed_now),
+    )
 
 
 def test_an_image_interval_fires_when_the_counter_passes_a_multiple():
@@ -50,7 +54,8 @@ def test_step_and_epoch_budgets_count_images(tiny_config):
     assert budget_every(cfg, 1234, 1 / 40, 24) == Every(images=1234)  # an explicit --sample-every wins
 
 
-@pytest.mark.parametrize("value,expected", [(None, Every()), (0, Every()), (50, Every(images=50)),
-                                            (Every(seconds=2.0), Every(seconds=2.0))])
+@pytest.mark.parametrize(
+    "value,expected", [(None, Every()), (0, Every()), (50, Every(images=50)), (Every(seconds=2.0), Every(seconds=2.0))]
+)
 def test_callbacks_take_a_number_of_images_or_an_interval(value, expected):
     assert as_every(value) == expected

@@ -6,6 +6,7 @@ and augmentations come from the CUDA generator, so every grid rewound them and G
 same few batches (D(real) 0.99 / D(fake) 0.01 on CUDA against 0.66 / 0.33 on a CPU). Here, on a
 CPU, the same mistake makes a patched seeding function raise, or changes the RNG state.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -15,9 +16,17 @@ import artistry
 from artistry import api
 from artistry.training.callbacks.base import Callback
 
-SEEDERS = [(torch, "manual_seed"), (torch, "seed"), (torch, "set_rng_state"), (torch.random, "fork_rng"),
-           (torch.random, "manual_seed"), (torch.cuda, "manual_seed"), (torch.cuda, "manual_seed_all"),
-           (torch.cuda, "set_rng_state"), (torch.cuda, "set_rng_state_all")]
+SEEDERS = [
+    (torch, "manual_seed"),
+    (torch, "seed"),
+    (torch, "set_rng_state"),
+    (torch.random, "fork_rng"),
+    (torch.random, "manual_seed"),
+    (torch.cuda, "manual_seed"),
+    (torch.cuda, "manual_seed_all"),
+    (torch.cuda, "set_rng_state"),
+    (torch.cuda, "set_rng_state_all"),
+]
 
 
 class GuardedCallbacks:
@@ -36,6 +45,7 @@ class GuardedCallbacks:
             if self.active:
                 raise AssertionError(f"{label} called while a callback was looking at the model")
             return original(*args, **kwargs)
+
         return guarded
 
     def wrap(self, cb: Callback) -> Callback:
@@ -53,6 +63,7 @@ class GuardedCallbacks:
                 self.active = False
             assert torch.equal(before, torch.get_rng_state()), f"{owner}.{hook} advanced the global RNG"
             self.calls.append((owner, hook))
+
         return run
 
 
@@ -90,6 +101,7 @@ def test_reconstruction_previews_leave_the_global_rng_alone(tiny_config, guarded
 
 def test_the_guard_catches_a_callback_that_reseeds(tiny_config, guarded):
     """The test above would pass vacuously if the guard never fired."""
+
     class Reseeds(Callback):
         def on_step_end(self, trainer, logs):
             torch.manual_seed(0)
@@ -116,6 +128,7 @@ def test_a_run_is_identical_with_and_without_sample_grids(tiny_config):
     tiny_config.train.sample_every, tiny_config.train.name = 10**9, "none"
     without = artistry.train(tiny_config, progress=False)
     from artistry.io import checkpoint as ckpt
+
     a, _ = ckpt.load(ckpt.list_checkpoints(with_grids / "checkpoints")[-1][1])
     b, _ = ckpt.load(ckpt.list_checkpoints(without / "checkpoints")[-1][1])
     assert len(list((with_grids / "samples").glob("*.png"))) > len(list((without / "samples").glob("*.png")))

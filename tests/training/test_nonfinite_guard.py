@@ -5,6 +5,7 @@ checkpoint at half the learning rate; when that keeps failing the run stops with
 finite checkpoints. Bugs these catch: a NaN that reaches the weights, a rollback that forgets the
 loader position or the lowered learning rate, a guard that never fires.
 """
+
 from __future__ import annotations
 
 import io
@@ -31,6 +32,7 @@ class Poison:
                 if phase.name == "G":
                     phase.compute = self._wrap(phase.compute)
             return out
+
         monkeypatch.setattr(AdversarialLoss, "phases", phases)
 
     def _wrap(self, compute):
@@ -38,6 +40,7 @@ class Poison:
             self.count += 1
             loss, logs = compute(model, real)
             return (loss * float("nan"), logs) if self.calls(self.count) else (loss, logs)
+
         return poisoned
 
 
@@ -91,7 +94,7 @@ def test_a_run_that_keeps_failing_stops_with_a_message_and_finite_checkpoints(ti
     assert "Stopping" in err and f"artistry train --resume {run}" in err
     tensors, meta = _last(run)
     assert meta["step"] < 400 and _all_finite(tensors)
-    assert meta["extra"]["lr_factor"] == 0.5 ** nonfinite_guard.MAX_ROLLBACKS
+    assert meta["extra"]["lr_factor"] == 0.5**nonfinite_guard.MAX_ROLLBACKS
 
 
 def test_nan_before_the_first_checkpoint_stops_and_says_so(tiny_config, monkeypatch, capsys):

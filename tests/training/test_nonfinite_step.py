@@ -4,6 +4,7 @@ Bugs these catch: NaN weights after one bad batch (the optimizer stepped anyway)
 that still advanced Adam's moments or step count, and resumed Adam moments whose memory layout
 no longer matched a channels_last network (fused Adam then paired the wrong elements).
 """
+
 from __future__ import annotations
 
 import copy
@@ -25,8 +26,9 @@ def _state(tiny_config, loss="bce"):
     cfg = resolve(tiny_config)
     torch.manual_seed(0)
     model, loss_obj = build_model(cfg, CPU)
-    state = TrainState(model, build_optimizers(cfg, model), None, torch.zeros(1, cfg.model.nz),
-                       torch.zeros(1, 3, 32, 32))
+    state = TrainState(
+        model, build_optimizers(cfg, model), None, torch.zeros(1, cfg.model.nz), torch.zeros(1, 3, 32, 32)
+    )
     return cfg, state, loss_obj
 
 
@@ -36,13 +38,15 @@ def _poison(phases, name: str):
         if phase.name == name:
             compute = phase.compute
             phase.compute = lambda model, real, _c=compute: (lambda out: (out[0] * float("nan"), out[1]))(
-                _c(model, real))
+                _c(model, real)
+            )
     return phases
 
 
 def _snapshot(state):
-    return copy.deepcopy(state.model.state_dict()), copy.deepcopy({k: o.state_dict() for k, o in
-                                                                   state.optimizers.items()})
+    return copy.deepcopy(state.model.state_dict()), copy.deepcopy(
+        {k: o.state_dict() for k, o in state.optimizers.items()}
+    )
 
 
 def _real(cfg):

@@ -1,4 +1,5 @@
 """Recipes resolve to their documented settings; flags win over them; misuse names the flag."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,13 @@ def test_best_is_the_default_and_sets_its_documented_options():
     assert t.recipe == "best"
     assert (cfg.model.ngf, cfg.model.ndf, cfg.model.mbstd, cfg.data.mirror, t.ema) == (32, 32, True, True, True)
     assert cfg.model.upsample == "resize"
-    assert (t.augment, t.ada_target, t.lr_tail, t.eval_at, t.eval_metric) == \
-        ("color,translation,cutout", 0.0, 0.2, "0.7", "kid")
+    assert (t.augment, t.ada_target, t.lr_tail, t.eval_at, t.eval_metric) == (
+        "color,translation,cutout",
+        0.0,
+        0.2,
+        "0.7",
+        "kid",
+    )
 
 
 def test_given_flags_override_the_recipe_and_optimizer_follows_the_loss():
@@ -41,8 +47,13 @@ def test_hires_is_fastgan_with_the_papers_optimizer_and_bests_budget_rules():
         m, lo, o, t = cfg.model, cfg.loss, cfg.optim, cfg.train
         assert t.recipe == "hires" and (m.model, lo.loss, lo.n_critic, m.d_norm) == ("fastgan", "hinge", 1, "batch")
         assert (m.nz, t.batch, o.lr_g, o.lr_d, o.beta1, o.beta2) == (256, 8, 2e-4, 2e-4, 0.5, 0.999)
-        assert (t.augment, t.ema, t.lr_tail, t.eval_at, t.eval_metric) == \
-            ("color,translation,cutout", True, 0.2, "0.7", "kid")
+        assert (t.augment, t.ema, t.lr_tail, t.eval_at, t.eval_metric) == (
+            "color,translation,cutout",
+            True,
+            0.2,
+            "0.7",
+            "kid",
+        )
     assert resolve(config_from("imgs", {"size": 1024}, "hires")).data.size == 1024
 
 
@@ -82,8 +93,11 @@ def test_best_recipe_takes_any_loss_and_adaptive_augmentation_needs_a_sign():
 
 
 def test_variants_change_named_settings_with_their_types():
-    assert split_variants("classic, best[mbstd=false,lr-tail=0],best") == \
-        ["classic", "best[mbstd=false,lr-tail=0]", "best"]
+    assert split_variants("classic, best[mbstd=false,lr-tail=0],best") == [
+        "classic",
+        "best[mbstd=false,lr-tail=0]",
+        "best",
+    ]
     recipe, changes = parse_variant("best[mbstd=false,lr-tail=0,upsample=resize,lr_d=4e-4,batch=32]")
     assert recipe == "best"
     assert changes == {"mbstd": False, "lr_tail": 0.0, "upsample": "resize", "lr_d": 4e-4, "batch": 32}
@@ -92,10 +106,17 @@ def test_variants_change_named_settings_with_their_types():
     assert (cfg.model.mbstd, cfg.train.lr_tail, cfg.optim.lr_d, cfg.train.ema) == (False, 0.0, 4e-4, True)
 
 
-@pytest.mark.parametrize("spec, says", [
-    ("best[colour=red]", "unknown setting 'colour'"), ("best[mbstd=maybe]", "mbstd must be true or false"),
-    ("best[batch=many]", "batch must be int"), ("best[mbstd]", "must be NAME=VALUE"),
-    ("best[mbstd=true", "must end with ']'"), ("grand[mbstd=true]", "unknown recipe 'grand'")])
+@pytest.mark.parametrize(
+    "spec, says",
+    [
+        ("best[colour=red]", "unknown setting 'colour'"),
+        ("best[mbstd=maybe]", "mbstd must be true or false"),
+        ("best[batch=many]", "batch must be int"),
+        ("best[mbstd]", "must be NAME=VALUE"),
+        ("best[mbstd=true", "must end with ']'"),
+        ("grand[mbstd=true]", "unknown recipe 'grand'"),
+    ],
+)
 def test_bad_variants_say_what_is_wrong(spec, says):
     with pytest.raises(ConfigError, match=says.replace("[", r"\[")):
         parse_variant(spec)

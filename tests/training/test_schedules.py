@@ -1,4 +1,5 @@
 """Budget-aware schedules: learning-rate tail and the ADA probability controller."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -63,6 +64,7 @@ def test_critic_logs_the_overfitting_heuristic(tiny_config):
     tiny_config.train.augment, tiny_config.train.ada_target = "translation", 0.6
     run = artistry.train(tiny_config, progress=False)
     import json
+
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     logged = [r for r in records if "rt" in r]
     assert logged and all(-1 <= r["rt"] <= 1 and 0 <= r["aug_p"] <= 1 for r in logged)

@@ -4,6 +4,7 @@ The step runs on PyTorch's meta device, where tensors have shapes but no values:
 needs a value on the host (a sync on a GPU) raises there. One `float()` per logged loss per step
 kept an H200 ~99% idle; this keeps it from creeping back, for every family, loss and option.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -42,13 +43,19 @@ def _state_on_meta(tiny_config, model_name, loss, options):
         model.augment = DiffAugment(cfg.train.augment)
     ema = make_ema(model) if cfg.train.ema else None
     nz = cfg.model.nz
-    state = TrainState(model, build_optimizers(cfg, model), ema, torch.zeros(1, nz, device="meta"),
-                       torch.zeros(1, 3, 32, 32, device="meta"))
+    state = TrainState(
+        model,
+        build_optimizers(cfg, model),
+        ema,
+        torch.zeros(1, nz, device="meta"),
+        torch.zeros(1, 3, 32, 32, device="meta"),
+    )
     return cfg, state, loss_obj
 
 
-@pytest.mark.parametrize("model_name,loss,options", CASES, ids=lambda x: str(x) if not isinstance(x, dict) else
-                         "+".join(x) or "plain")
+@pytest.mark.parametrize(
+    "model_name,loss,options", CASES, ids=lambda x: str(x) if not isinstance(x, dict) else "+".join(x) or "plain"
+)
 def test_a_step_needs_no_value_on_the_host(tiny_config, model_name, loss, options):
     cfg, state, loss_obj = _state_on_meta(tiny_config, model_name, loss, options)
     real = torch.zeros(cfg.train.batch, 3, 32, 32, device="meta")

@@ -1,5 +1,6 @@
 """Stop requests from any thread: the studio trains outside the main thread, where no signal
 handler can be installed, so a stop flag is the only way to end a run cleanly there."""
+
 from __future__ import annotations
 
 import threading
@@ -26,8 +27,9 @@ def test_stop_from_another_thread_saves_a_checkpoint_that_resumes_exactly(tiny_c
     t = tiny_config.train
     t.steps, t.checkpoint_every, t.sample_every, t.name = 100_000, 10**9, 10**9, "stopped"
     stop, watch, out = threading.Event(), SignalAfter(3), {}
-    worker = threading.Thread(target=lambda: out.update(run=artistry.train(
-        tiny_config, progress=False, stop=stop, callbacks=[watch])))
+    worker = threading.Thread(
+        target=lambda: out.update(run=artistry.train(tiny_config, progress=False, stop=stop, callbacks=[watch]))
+    )
     worker.start()
     assert watch.reached.wait(120), "training did not start"
     stop.set()  # from this (main) thread, while the worker trains

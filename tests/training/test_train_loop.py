@@ -34,11 +34,15 @@ def test_run_directory_has_everything(tiny_config):
 def test_training_changes_the_weights(tiny_config):
     torch.manual_seed(tiny_config.train.seed)
     from artistry.build import build_model
+
     before, _ = build_model(resolve(tiny_config), torch.device("cpu"))
     run = artistry.train(tiny_config, progress=False)
     tensors, _ = _weights(run)
-    changed = [k for k, v in before.state_dict().items()
-               if v.dtype.is_floating_point and not torch.equal(v, tensors[f"model.{k}"])]
+    changed = [
+        k
+        for k, v in before.state_dict().items()
+        if v.dtype.is_floating_point and not torch.equal(v, tensors[f"model.{k}"])
+    ]
     assert any(k.startswith("G.") for k in changed) and any(k.startswith("D.") for k in changed)
 
 
@@ -101,6 +105,7 @@ def test_a_time_budget_smaller_than_set_up_still_trains_one_step(tiny_config):
 def test_ema_half_life_ramps_up_early():
     from artistry.config import Config
     from artistry.training.state import ema_beta
+
     cfg = Config()
     cfg.train.batch, cfg.train.ema_kimg = 32, 10.0
     early, late = ema_beta(cfg, 640), ema_beta(cfg, 10_000_000)

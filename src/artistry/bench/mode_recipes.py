@@ -10,11 +10,13 @@ hidden layer of G / D this wide; Stacked MNIST: ngf / ndf), and drs[=STEPS]: sco
 discriminator rejection sampling (artistry.rejection) with a classifier fitted for STEPS on the
 frozen G, reporting G alone too. E.g. `bce+pack2+ema+drs`.
 """
+
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -26,16 +28,17 @@ from ..training.state import TrainState, ema_beta
 from ..training.step import train_step
 
 DEFAULT_RECIPES = ["bce", "bce+pack2", "bce+pack4", "bce+mbstd", "wgan", "wgan-gp", "hinge"]
-DRS_STEPS = 2000      # classifier steps for the `drs` option (rejection sampling when scoring)
+DRS_STEPS = 2000  # classifier steps for the `drs` option (rejection sampling when scoring)
 
 
 @dataclass
 class Recipe:
     """A loss plus option overrides, parsed from 'LOSS[+OPTION...]'."""
+
     spec: str
     loss: str
     settings: dict[str, Any] = field(default_factory=dict)  # config field -> value
-    bench: dict[str, int] = field(default_factory=dict)     # the harness's own knobs: batch, nz, gw, dw
+    bench: dict[str, int] = field(default_factory=dict)  # the harness's own knobs: batch, nz, gw, dw
 
     @property
     def pack(self) -> int:
@@ -43,8 +46,19 @@ class Recipe:
 
 
 _BENCH_OPTS = ("batch", "nz", "gw", "dw")  # batch per D input, noise size, G / D hidden width
-_FLOAT_OPTS = {"r1": "r1", "fm": "fm", "gp": "gp", "clip": "clip", "lrg": "lr_g", "lrd": "lr_d", "beta1": "beta1",
-               "beta2": "beta2", "ls": "label_smoothing", "emakimg": "ema_kimg", "tail": "lr_tail"}
+_FLOAT_OPTS = {
+    "r1": "r1",
+    "fm": "fm",
+    "gp": "gp",
+    "clip": "clip",
+    "lrg": "lr_g",
+    "lrd": "lr_d",
+    "beta1": "beta1",
+    "beta2": "beta2",
+    "ls": "label_smoothing",
+    "emakimg": "ema_kimg",
+    "tail": "lr_tail",
+}
 
 
 def parse_recipe(spec: str) -> Recipe:
@@ -90,9 +104,11 @@ def parse_recipe(spec: str) -> Recipe:
             else:
                 raise ValueError
         except ValueError:
-            raise ConfigError(f"--options: cannot read '{opt}' in '{spec}'; use packN, mbstd, ema, r1=G, fm=W, gp=L, "
-                              "clip=C, ncritic=N, mbdisc=K, lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, "
-                              "up=transpose|resize, ls=S, emakimg=K, tail=S, batch=N, nz=N, gw=W, dw=W") from None
+            raise ConfigError(
+                f"--options: cannot read '{opt}' in '{spec}'; use packN, mbstd, ema, r1=G, fm=W, gp=L, "
+                "clip=C, ncritic=N, mbdisc=K, lr=X, lrg=X, lrd=X, beta1=X, beta2=X, dnorm=batch|layer|none, "
+                "up=transpose|resize, ls=S, emakimg=K, tail=S, batch=N, nz=N, gw=W, dw=W"
+            ) from None
     return Recipe(spec, loss, settings, bench)
 
 
@@ -120,8 +136,18 @@ def expand_recipes(losses: str | None, options: str | None, recipes: str | None)
     return out
 
 
-def recipe_config(recipe: Recipe, *, model: str, size: int, channels: int, batch: int, nz: int,
-                  ngf: int = 8, ndf: int = 8, d_norm: str | None = None) -> Config:
+def recipe_config(
+    recipe: Recipe,
+    *,
+    model: str,
+    size: int,
+    channels: int,
+    batch: int,
+    nz: int,
+    ngf: int = 8,
+    ndf: int = 8,
+    d_norm: str | None = None,
+) -> Config:
     """A resolved Config for `recipe` (the loss fills what the recipe leaves unset)."""
     cfg = Config()
     cfg.data.path, cfg.data.size, cfg.data.channels = "bench", size, channels
@@ -134,8 +160,13 @@ def recipe_config(recipe: Recipe, *, model: str, size: int, channels: int, batch
     return resolve(cfg)
 
 
-def train_loop(state: TrainState, cfg: Config, next_batch: Callable[[], torch.Tensor], steps: int,
-          on_step: Callable[[int, dict], None] | None = None) -> None:
+def train_loop(
+    state: TrainState,
+    cfg: Config,
+    next_batch: Callable[[], torch.Tensor],
+    steps: int,
+    on_step: Callable[[int, dict], None] | None = None,
+) -> None:
     """`steps` calls of the project's train_step with the loss from `cfg`, fp32."""
     loss = LOSSES.get(cfg.loss.loss)(cfg)
     phases = loss.phases()

@@ -5,6 +5,7 @@ measure the real training code; only the networks and the data stream are the be
 The suites live in modes_2d.py (ring, grid) and stacked_mnist.py; recipes in mode_recipes.py.
 This module runs them and writes the report next to the published numbers.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,9 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,21 +54,27 @@ def _cell_stacked(s: dict | None) -> str:
 def format_tables(results: dict) -> str:
     """Markdown: the published comparison table, then reverse KL and time per recipe."""
     rows = [k for k in results if not k.startswith("_")]
-    lines = ["| method | ring modes / HQ% | grid modes / HQ% | Stacked MNIST modes / KL |",
-             "|---|---|---|---|"]
+    lines = ["| method | ring modes / HQ% | grid modes / HQ% | Stacked MNIST modes / KL |", "|---|---|---|---|"]
     for name, ring, grid, st in PUBLISHED + [GOAL]:
         lines.append(f"| {name} | {ring} | {grid} | {st} |")
     for spec in rows:
         r = results[spec]
-        lines.append(f"| **ours: {spec}** | {_cell_2d(r.get('ring'))} | {_cell_2d(r.get('grid'))} | "
-                     f"{_cell_stacked(r.get('stacked'))} |")
+        lines.append(
+            f"| **ours: {spec}** | {_cell_2d(r.get('ring'))} | {_cell_2d(r.get('grid'))} | "
+            f"{_cell_stacked(r.get('stacked'))} |"
+        )
         before = {d: (r.get(d) or {}).get("before_drs") for d in ("ring", "grid", "stacked")}
         if any(before.values()):
-            lines.append(f"| ours: {spec}, G alone (no rejection) | {_cell_2d(before['ring'])} | "
-                         f"{_cell_2d(before['grid'])} | {_cell_stacked(before['stacked'])} |")
-    lines += ["", "| recipe | ring reverse KL | grid reverse KL | s/trial ring | s/trial grid | s/run stacked "
-                  "| stacked: confident labels | drs: samples kept ring / grid / stacked |",
-              "|---|---|---|---|---|---|---|---|"]
+            lines.append(
+                f"| ours: {spec}, G alone (no rejection) | {_cell_2d(before['ring'])} | "
+                f"{_cell_2d(before['grid'])} | {_cell_stacked(before['stacked'])} |"
+            )
+    lines += [
+        "",
+        "| recipe | ring reverse KL | grid reverse KL | s/trial ring | s/trial grid | s/run stacked "
+        "| stacked: confident labels | drs: samples kept ring / grid / stacked |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for spec in rows:
         r = results[spec]
 
@@ -77,12 +85,17 @@ def format_tables(results: dict) -> str:
         def secs(d, r=r):
             s = r.get(d)
             return f"{s['seconds']:.0f}" if s else "-"
+
         st = r.get("stacked")
         conf = f"{100 * st['confident']:.0f}%" if st and "confident" in st else "-"
-        acc = " / ".join(f"{100 * r[d]['acceptance'][0]:.1f}%" if "acceptance" in (r.get(d) or {}) else "-"
-                         for d in ("ring", "grid", "stacked"))
-        lines.append(f"| {spec} | {kl('ring')} | {kl('grid')} | {secs('ring')} | {secs('grid')} | {secs('stacked')} "
-                     f"| {conf} | {acc} |")
+        acc = " / ".join(
+            f"{100 * r[d]['acceptance'][0]:.1f}%" if "acceptance" in (r.get(d) or {}) else "-"
+            for d in ("ring", "grid", "stacked")
+        )
+        lines.append(
+            f"| {spec} | {kl('ring')} | {kl('grid')} | {secs('ring')} | {secs('grid')} | {secs('stacked')} "
+            f"| {conf} | {acc} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -93,8 +106,10 @@ def machine_line() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads, python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, python {platform.python_version()}"
+    )
 
 
 def merge_results(path: Path, results: dict, runs: list[dict]) -> dict:
@@ -108,10 +123,24 @@ def merge_results(path: Path, results: dict, runs: list[dict]) -> dict:
     return old
 
 
-def run_modes(suite: str, recipes: list[Recipe], *, trials: int, steps: int | None,
-              stacked_steps: int | None, stacked_trials: int, workers: int, seed: int, out: str | None,
-              mnist: str | None, cache_dir: str | None, command: str = "", curve_every: int = 0,
-              save_generators: str | None = None, log: Callable[[str], None] = print) -> dict:
+def run_modes(
+    suite: str,
+    recipes: list[Recipe],
+    *,
+    trials: int,
+    steps: int | None,
+    stacked_steps: int | None,
+    stacked_trials: int,
+    workers: int,
+    seed: int,
+    out: str | None,
+    mnist: str | None,
+    cache_dir: str | None,
+    command: str = "",
+    curve_every: int = 0,
+    save_generators: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Run the chosen suites, print the tables, and (with `out`) write/merge markdown + JSON."""
     log(f"machine: {machine_line()}")
     results: dict[str, Any] = {}
@@ -122,9 +151,18 @@ def run_modes(suite: str, recipes: list[Recipe], *, trials: int, steps: int | No
         for k, v in r2.items():
             results.setdefault(k, {}).update(v)
     if suite in ("stacked", "all"):
-        rs = run_stacked_suite(recipes, steps=stacked_steps or STACKED_STEPS, trials=stacked_trials, seed=seed,
-                               workers=workers, mnist_path=mnist, cache_dir=cache_dir, curve_every=curve_every,
-                               save_dir=save_generators, log=log)
+        rs = run_stacked_suite(
+            recipes,
+            steps=stacked_steps or STACKED_STEPS,
+            trials=stacked_trials,
+            seed=seed,
+            workers=workers,
+            mnist_path=mnist,
+            cache_dir=cache_dir,
+            curve_every=curve_every,
+            save_dir=save_generators,
+            log=log,
+        )
         metas["stacked"] = rs.pop("_meta")
         for k, v in rs.items():
             results.setdefault(k, {}).update(v)
@@ -148,8 +186,10 @@ def report_markdown(merged: dict) -> str:
     """The --out markdown for merged results: one line per run, then the tables."""
     lines = ["<!-- written by `artistry bench modes`; raw numbers in the .json next to it -->", ""]
     for meta in merged.get("_runs", []):
-        lines.append(f"- {meta['suite']} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
-                     f"wall on {meta.get('machine', '')}")
+        lines.append(
+            f"- {meta['suite']} suite: `{meta.get('command', '')}` — {meta['wall_seconds'] / 60:.1f} min "
+            f"wall on {meta.get('machine', '')}"
+        )
     lines += ["", format_tables(merged), *_curve_lines(merged), *_digit_lines(merged)]
     return "\n".join(lines)
 
@@ -178,9 +218,15 @@ def _digit_lines(merged: dict) -> list[str]:
                 continue
             freq = np.asarray(trial["digit_freq"]).mean(axis=0)  # mean over the three channels
             cells = ", ".join(f"{d}: {100 * f:.1f}" for d, f in enumerate(freq))
-            out.append(f"- {spec}, trial {t}: KL {trial['reverse_kl']:.3f}, of which per-digit bias "
-                       f"{trial['digit_kl']:.3f}; digit % (mean of 3 channels) {cells}")
+            out.append(
+                f"- {spec}, trial {t}: KL {trial['reverse_kl']:.3f}, of which per-digit bias "
+                f"{trial['digit_kl']:.3f}; digit % (mean of 3 channels) {cells}"
+            )
     if out:
-        out = ["", "Stacked MNIST, the final generator's per-digit frequencies (uniform = 10 %); the rest of "
-                   "the KL is how digits pair up across channels, counting noise included:", ""] + out
+        out = [
+            "",
+            "Stacked MNIST, the final generator's per-digit frequencies (uniform = 10 %); the rest of "
+            "the KL is how digits pair up across channels, counting noise included:",
+            "",
+        ] + out
     return out

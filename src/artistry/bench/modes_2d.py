@@ -11,12 +11,14 @@ are scaled by 1 / (the largest |mean coordinate|) for the networks, as images ar
 like PacGAN, D still sees `batch` packed inputs per step, so the step draws batch * pack real
 and fake samples. 2,500 samples from G (the EMA copy when kept, eval mode) are scored per trial.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,8 +49,14 @@ def toy_model(cfg: Config, g_widths: list[int] | None = None, d_widths: list[int
     ~lr to move them out to the modes (radius 1 to 4).
     """
     spec = LOSSES.get(cfg.loss.loss)(cfg).critic_spec()
-    model = MLPGAN(cfg.model.nz, (2,), list(g_widths or TOY_G), list(d_widths or TOY_D),
-                   dataclasses.replace(spec, spectral=False), final_tanh=False)
+    model = MLPGAN(
+        cfg.model.nz,
+        (2,),
+        list(g_widths or TOY_G),
+        list(d_widths or TOY_D),
+        dataclasses.replace(spec, spectral=False),
+        final_tanh=False,
+    )
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.BatchNorm1d, nn.LayerNorm)):
             m.reset_parameters()
@@ -57,9 +65,17 @@ def toy_model(cfg: Config, g_widths: list[int] | None = None, d_widths: list[int
     return model
 
 
-def train_2d(spec: str, data: str, steps: int = TOY_STEPS, seed: int = 0, batch: int = TOY_BATCH,
-             n_eval: int | None = None, g_widths: list[int] | None = None,
-             d_widths: list[int] | None = None, keep_samples: bool = False) -> dict:
+def train_2d(
+    spec: str,
+    data: str,
+    steps: int = TOY_STEPS,
+    seed: int = 0,
+    batch: int = TOY_BATCH,
+    n_eval: int | None = None,
+    g_widths: list[int] | None = None,
+    d_widths: list[int] | None = None,
+    keep_samples: bool = False,
+) -> dict:
     """Train one recipe on the 'ring' or 'grid' mixture and score 2,500 samples.
 
     Returns the ModeScore as a dict plus `seconds` (training + scoring wall time); with
@@ -73,11 +89,23 @@ def train_2d(spec: str, data: str, steps: int = TOY_STEPS, seed: int = 0, batch:
     batch = kb.get("batch", batch)
     g_widths = [kb["gw"]] * len(TOY_G) if "gw" in kb else g_widths
     d_widths = [kb["dw"]] * len(TOY_D) if "dw" in kb else d_widths
-    cfg = recipe_config(recipe, model="mlp", size=32, channels=1, batch=batch * recipe.pack, nz=nz,
-                        d_norm=recipe.settings.get("d_norm", "none"))
+    cfg = recipe_config(
+        recipe,
+        model="mlp",
+        size=32,
+        channels=1,
+        batch=batch * recipe.pack,
+        nz=nz,
+        d_norm=recipe.settings.get("d_norm", "none"),
+    )
     model = toy_model(cfg, g_widths, d_widths)
-    state = TrainState(model, build_optimizers(cfg, model), make_ema(model) if cfg.train.ema else None,
-                       fixed_z=torch.zeros(1, nz), fixed_real=torch.zeros(1, 2))
+    state = TrainState(
+        model,
+        build_optimizers(cfg, model),
+        make_ema(model) if cfg.train.ema else None,
+        fixed_z=torch.zeros(1, nz),
+        fixed_real=torch.zeros(1, 2),
+    )
     # The networks see the data in units of the mixture's extent (ring 1, grid 4), as images are
     # scaled to [-1, 1]; samples are scaled back before scoring.
     extent = float(np.abs(means).max())
@@ -130,8 +158,9 @@ class FourierCritic(nn.Module):
         return self.net(torch.cat([h.sin(), h.cos()], dim=1)).reshape(-1)
 
 
-def _rejection_2d(G: nn.Module, nz: int, next_batch: Callable[[], torch.Tensor], steps: int, n: int,
-                  zgen: torch.Generator) -> tuple[torch.Tensor, float]:
+def _rejection_2d(
+    G: nn.Module, nz: int, next_batch: Callable[[], torch.Tensor], steps: int, n: int, zgen: torch.Generator
+) -> tuple[torch.Tensor, float]:
     """`n` samples of G kept by discriminator rejection sampling (see artistry.rejection), with a
     fresh FourierCritic fitted for `steps` on the training stream against the frozen G.
     Returns (samples, acceptance rate)."""
@@ -148,8 +177,16 @@ def _rejection_2d(G: nn.Module, nz: int, next_batch: Callable[[], torch.Tensor],
     return res.samples, res.acceptance
 
 
-def run_2d_suite(recipes: list[Recipe], *, trials: int = 10, steps: int = TOY_STEPS, seed: int = 0,
-                 workers: int = 1, datasets=("ring", "grid"), log: Callable[[str], None] = print) -> dict:
+def run_2d_suite(
+    recipes: list[Recipe],
+    *,
+    trials: int = 10,
+    steps: int = TOY_STEPS,
+    seed: int = 0,
+    workers: int = 1,
+    datasets=("ring", "grid"),
+    log: Callable[[str], None] = print,
+) -> dict:
     """Every recipe on every mixture for `trials` seeds. Returns {spec: {data: summary}}."""
     jobs = [(r.spec, d, steps, seed + t) for r in recipes for d in datasets for t in range(trials)]
     t0 = time.perf_counter()
@@ -159,7 +196,14 @@ def run_2d_suite(recipes: list[Recipe], *, trials: int = 10, steps: int = TOY_ST
         out.setdefault(job[0], {}).setdefault(job[1], []).append(r)
     summary = {spec: {d: summarize_trials(rs) for d, rs in per.items()} for spec, per in out.items()}
     # defaults only: a recipe's batch=, gw= and dw= knobs override them
-    summary["_meta"] = {"suite": "2d", "trials": trials, "steps": steps, "default_batch": TOY_BATCH,
-                        "default_G": TOY_G, "default_D": TOY_D, "workers": workers,
-                        "wall_seconds": time.perf_counter() - t0}
+    summary["_meta"] = {
+        "suite": "2d",
+        "trials": trials,
+        "steps": steps,
+        "default_batch": TOY_BATCH,
+        "default_G": TOY_G,
+        "default_D": TOY_D,
+        "workers": workers,
+        "wall_seconds": time.perf_counter() - t0,
+    }
     return summary

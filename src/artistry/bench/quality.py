@@ -7,12 +7,13 @@ cached real statistics with the full report (FID, KID, precision, recall, densit
 Prints and writes a table with the ratio FID(last recipe)/FID(first recipe), and each budget's
 sample grids side by side.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -21,10 +22,21 @@ from ..io.atomic import write_text_atomic
 Log = Callable[[str], None]
 
 
-def run_quality(data: str, budgets: list[float], recipes: list[str], *, n: int = 2000, size: int = 64,
-                protocol: str = "legacy", seed: int = 0, runs_dir: str = "runs/bench-quality",
-                out: str | None = None, grid_dir: str | None = None, command: str = "",
-                log: Log = print) -> dict:
+def run_quality(
+    data: str,
+    budgets: list[float],
+    recipes: list[str],
+    *,
+    n: int = 2000,
+    size: int = 64,
+    protocol: str = "legacy",
+    seed: int = 0,
+    runs_dir: str = "runs/bench-quality",
+    out: str | None = None,
+    grid_dir: str | None = None,
+    command: str = "",
+    log: Log = print,
+) -> dict:
     """Train every recipe for every budget, evaluate, and return (and optionally write) the results.
 
     Args:
@@ -45,19 +57,30 @@ def run_quality(data: str, budgets: list[float], recipes: list[str], *, n: int =
     dataset = api._prepare(config_from(data, {"size": size}, parse_variant(recipes[0])[0]))
     extractor = InceptionFeatures()
     tic = time.perf_counter()
-    real, hit = cached_real_features(ImageSet(dataset.images), protocol, extractor, RealFeatureCache(None),
-                                     dataset.key)
-    log(f"real statistics: {len(dataset.images)} images at {size} px, "
-        f"{'cached' if hit else f'computed in {time.perf_counter() - tic:.0f} s'}")
-    results = {"data": str(data), "n_real": len(dataset.images), "size": size, "n": n, "protocol": protocol,
-               "command": command, "rows": []}
+    real, hit = cached_real_features(ImageSet(dataset.images), protocol, extractor, RealFeatureCache(None), dataset.key)
+    log(
+        f"real statistics: {len(dataset.images)} images at {size} px, "
+        f"{'cached' if hit else f'computed in {time.perf_counter() - tic:.0f} s'}"
+    )
+    results = {
+        "data": str(data),
+        "n_real": len(dataset.images),
+        "size": size,
+        "n": n,
+        "protocol": protocol,
+        "command": command,
+        "rows": [],
+    }
     for minutes in budgets:
         grids = []
         for recipe in recipes:
             base, changes = parse_variant(recipe)
             name = f"{_run_name(recipe)}-{minutes:g}min-seed{seed}"
-            cfg = config_from(data, {"size": size, "max_minutes": minutes, "seed": seed, "name": name,
-                                     "runs_dir": runs_dir, **changes}, base)
+            cfg = config_from(
+                data,
+                {"size": size, "max_minutes": minutes, "seed": seed, "name": name, "runs_dir": runs_dir, **changes},
+                base,
+            )
             log(f"training {recipe} for {minutes:g} minutes ...")
             run_dir = api.train(cfg, progress=True)
             row = _evaluate(run_dir, real, extractor, n, protocol, seed, log)
@@ -88,18 +111,33 @@ def _evaluate(run_dir: Path, real, extractor, n: int, protocol: str, seed: int, 
     loaded = api.load(run_dir)
     tic = time.perf_counter()
     images = loaded.generate(n, seed=seed)
-    report = compute_report(images, real, protocol=protocol, extractor=extractor, seed=seed,
-                            sheet_path=Path(run_dir) / "eval" / "bench-nearest.png")
+    report = compute_report(
+        images,
+        real,
+        protocol=protocol,
+        extractor=extractor,
+        seed=seed,
+        sheet_path=Path(run_dir) / "eval" / "bench-nearest.png",
+    )
     seconds = time.perf_counter() - tic
     report.update(step=loaded.step, images_seen=loaded.images_seen, checkpoint=loaded.checkpoint_path.name)
     write_report(report, Path(run_dir) / "eval", "bench")
     total_seen = _last_images_seen(Path(run_dir))
     log(f"evaluated {n} images in {seconds:.0f} s")
-    return {"images_seen": total_seen, "checkpoint": loaded.checkpoint_path.name,
-            "checkpoint_images_seen": loaded.images_seen, "fid": report["fid"], "kid": report["kid"]["mean"],
-            "kid_std": report["kid"]["std"], "precision": report["precision"], "recall": report["recall"],
-            "density": report["density"], "coverage": report["coverage"],
-            "memorized": report["memorization"]["share_flagged"], "eval_seconds": seconds}
+    return {
+        "images_seen": total_seen,
+        "checkpoint": loaded.checkpoint_path.name,
+        "checkpoint_images_seen": loaded.images_seen,
+        "fid": report["fid"],
+        "kid": report["kid"]["mean"],
+        "kid_std": report["kid"]["std"],
+        "precision": report["precision"],
+        "recall": report["recall"],
+        "density": report["density"],
+        "coverage": report["coverage"],
+        "memorized": report["memorization"]["share_flagged"],
+        "eval_seconds": seconds,
+    }
 
 
 def _last_images_seen(run_dir: Path) -> int:
@@ -111,18 +149,23 @@ def _last_images_seen(run_dir: Path) -> int:
 
 def _format_row(r: dict, first_fid: float | None = None) -> str:
     ratio = f"{r['fid'] / first_fid:.2f}" if first_fid else "–"
-    return (f"| {r['recipe']} | {r['minutes']:g} | {r['images_seen'] / 1000:.1f}k | {r['checkpoint']} "
-            f"| {r['fid']:.1f} | {ratio} | {1e3 * r['kid']:.1f} ± {1e3 * r['kid_std']:.1f} | {r['precision']:.3f} "
-            f"| {r['recall']:.3f} | {r['coverage']:.3f} |")
+    return (
+        f"| {r['recipe']} | {r['minutes']:g} | {r['images_seen'] / 1000:.1f}k | {r['checkpoint']} "
+        f"| {r['fid']:.1f} | {ratio} | {1e3 * r['kid']:.1f} ± {1e3 * r['kid_std']:.1f} | {r['precision']:.3f} "
+        f"| {r['recall']:.3f} | {r['coverage']:.3f} |"
+    )
 
 
 def format_table(results: dict) -> str:
     """Markdown: one row per run, then FID ratios (last recipe / first) per budget."""
-    lines = [f"{results['n']} generated images vs {results['n_real']} real, {results['size']} px, "
-             f"protocol {results['protocol']}" + (f"; `{results['command']}`" if results["command"] else ""), "",
-             "| recipe | budget (min) | images seen | checkpoint used | FID | FID ÷ first | KID ×10³ | precision "
-             "| recall | coverage |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{results['n']} generated images vs {results['n_real']} real, {results['size']} px, "
+        f"protocol {results['protocol']}" + (f"; `{results['command']}`" if results["command"] else ""),
+        "",
+        "| recipe | budget (min) | images seen | checkpoint used | FID | FID ÷ first | KID ×10³ | precision "
+        "| recall | coverage |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     first = {}  # budget -> FID of its first recipe
     for r in results["rows"]:
         first.setdefault(r["minutes"], r["fid"])
@@ -131,8 +174,10 @@ def format_table(results: dict) -> str:
     for minutes in dict.fromkeys(r["minutes"] for r in results["rows"]):
         rows = [r for r in results["rows"] if r["minutes"] == minutes]
         if len(rows) >= 2:
-            lines.append(f"- {minutes:g} min: FID({rows[-1]['recipe']}) / FID({rows[0]['recipe']}) = "
-                         f"**{rows[-1]['fid'] / rows[0]['fid']:.2f}**")
+            lines.append(
+                f"- {minutes:g} min: FID({rows[-1]['recipe']}) / FID({rows[0]['recipe']}) = "
+                f"**{rows[-1]['fid'] / rows[0]['fid']:.2f}**"
+            )
     return "\n".join(lines)
 
 

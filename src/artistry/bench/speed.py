@@ -4,6 +4,7 @@ Both run in one process on the same device, alternating in rounds, so a busy mac
 alike; the ratio is the median over rounds. On a GPU each timed block ends with a synchronize,
 so queued kernels are counted.
 """
+
 from __future__ import annotations
 
 import platform
@@ -23,8 +24,14 @@ def _ours(runtime_cfg: Config, recipe: str | None, batch: int, size: int):
     """One training step of our loop (the recipe's networks and options) on fixed real images."""
     from ..recipes import config_from
 
-    given = {"size": size, "batch": batch, "steps": 1, "precision": runtime_cfg.train.precision,
-             "device": runtime_cfg.train.device, "compile": runtime_cfg.train.compile}
+    given = {
+        "size": size,
+        "batch": batch,
+        "steps": 1,
+        "precision": runtime_cfg.train.precision,
+        "device": runtime_cfg.train.device,
+        "compile": runtime_cfg.train.compile,
+    }
     cfg = config_from("bench", given, recipe) if recipe else _plain(given)
     cfg.train.eval_at = ""  # no evaluation inside a speed test
     cfg = resolve(cfg)
@@ -32,16 +39,20 @@ def _ours(runtime_cfg: Config, recipe: str | None, batch: int, size: int):
     model, loss = build_model(cfg, runtime)
     if cfg.train.augment:
         from ..data.augment import DiffAugment
+
         model.augment = DiffAugment(cfg.train.augment)
     ema = None
     if cfg.train.ema:
         from ..training.state import make_ema
+
         ema = make_ema(model)
     if runtime.compile:
         from ..build import compile_networks
+
         compile_networks(model)
-    state = TrainState(model, build_optimizers(cfg, model), ema, torch.zeros(1, cfg.model.nz),
-                       torch.zeros(1, 3, size, size))
+    state = TrainState(
+        model, build_optimizers(cfg, model), ema, torch.zeros(1, cfg.model.nz), torch.zeros(1, 3, size, size)
+    )
     phases = loss.phases()
     real = torch.rand(batch, 3, size, size, device=runtime.device) * 2 - 1
     if runtime.channels_last:
@@ -51,6 +62,7 @@ def _ours(runtime_cfg: Config, recipe: str | None, batch: int, size: int):
 
     def step():
         train_step(state, phases, lambda: real, runtime.autocast, beta)
+
     return step, runtime
 
 
@@ -88,9 +100,18 @@ def machine_description(runtime: Runtime) -> str:
     return text
 
 
-def run_speed(precision: str = "auto", batch: int = 64, steps: int = 5, rounds: int = 5,
-              size: int = 64, log=print, device: str = "cpu", recipe: str | None = None,
-              compile: bool = False, warmup: int = 2) -> dict:
+def run_speed(
+    precision: str = "auto",
+    batch: int = 64,
+    steps: int = 5,
+    rounds: int = 5,
+    size: int = 64,
+    log=print,
+    device: str = "cpu",
+    recipe: str | None = None,
+    compile: bool = False,
+    warmup: int = 2,
+) -> dict:
     """Alternate `rounds` timed blocks of `steps` steps of each loop; returns the numbers.
 
     Args:
@@ -120,12 +141,22 @@ def run_speed(precision: str = "auto", batch: int = 64, steps: int = 5, rounds: 
         rows.append((a, b))
         log(f"round {r + 1}/{rounds}: reference {a:8.1f} img/s | {label} {b:8.1f} img/s | ratio {b / a:.2f}x")
     ratio = statistics.median(b / a for a, b in rows)
-    result = {"threads": torch.get_num_threads(), "precision": runtime.precision, "batch": batch, "size": size,
-              "device": str(runtime.device), "recipe": recipe or "", "compile": compile,
-              "machine": machine_description(runtime),
-              "reference_img_s": statistics.median(a for a, _ in rows),
-              "artistry_img_s": statistics.median(b for _, b in rows), "ratio": ratio,
-              "cpu_bf16_native": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())}
-    log(f"median: reference {result['reference_img_s']:.1f} img/s, {label} {result['artistry_img_s']:.1f} "
-        f"img/s, ratio {ratio:.2f}x on {result['machine']}")
+    result = {
+        "threads": torch.get_num_threads(),
+        "precision": runtime.precision,
+        "batch": batch,
+        "size": size,
+        "device": str(runtime.device),
+        "recipe": recipe or "",
+        "compile": compile,
+        "machine": machine_description(runtime),
+        "reference_img_s": statistics.median(a for a, _ in rows),
+        "artistry_img_s": statistics.median(b for _, b in rows),
+        "ratio": ratio,
+        "cpu_bf16_native": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+    }
+    log(
+        f"median: reference {result['reference_img_s']:.1f} img/s, {label} {result['artistry_img_s']:.1f} "
+        f"img/s, ratio {ratio:.2f}x on {result['machine']}"
+    )
     return result

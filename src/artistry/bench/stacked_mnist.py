@@ -6,6 +6,7 @@ by default: G 144k, D 43k parameters; PacGAN used 64/64 at 28 px); 26,000 sample
 channel by channel by our own CNN (>= 99 % test accuracy, trained once and cached as safetensors
 under the cache dir).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,9 +43,11 @@ def find_mnist(path: str | None = None) -> Path:
     for c in cands:
         if c and Path(c).is_file():
             return Path(c)
-    raise ConfigError(f"--mnist: no mnist.npz found (looked at {', '.join(c for c in cands if c)}); "
-                      "give the file with --mnist (keys train_images, train_labels, test_images, test_labels; "
-                      "ARCHITECTURE.md, 'Development datasets', says how to get it)")
+    raise ConfigError(
+        f"--mnist: no mnist.npz found (looked at {', '.join(c for c in cands if c)}); "
+        "give the file with --mnist (keys train_images, train_labels, test_images, test_labels; "
+        "ARCHITECTURE.md, 'Development datasets', says how to get it)"
+    )
 
 
 def load_mnist(path: Path) -> dict[str, np.ndarray]:
@@ -57,10 +61,19 @@ class DigitClassifier(nn.Module):
     def __init__(self):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),   # [N, 16, 14, 14]
-            nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # [N, 32, 7, 7]
-            nn.Flatten(), nn.Dropout(0.25), nn.Linear(32 * 49, 128), nn.ReLU(), nn.Dropout(0.25),
-            nn.Linear(128, 10))
+            nn.Conv2d(1, 16, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # [N, 16, 14, 14]
+            nn.Conv2d(16, 32, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # [N, 32, 7, 7]
+            nn.Flatten(),
+            nn.Dropout(0.25),
+            nn.Linear(32 * 49, 128),
+            nn.ReLU(),
+            nn.Dropout(0.25),
+            nn.Linear(128, 10),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [N, 1, 28, 28] -> [N, 10]
         return self.net(x)
@@ -68,15 +81,16 @@ class DigitClassifier(nn.Module):
     @torch.no_grad()
     def predict(self, x: torch.Tensor, batch: int = 2000) -> torch.Tensor:
         self.eval()
-        return torch.cat([self(x[i:i + batch]).argmax(1) for i in range(0, x.shape[0], batch)])
+        return torch.cat([self(x[i : i + batch]).argmax(1) for i in range(0, x.shape[0], batch)])
 
 
 def _to_unit(u8: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(u8).float().div_(127.5).sub_(1.0)
 
 
-def train_classifier(mnist: dict[str, np.ndarray], epochs: int = 3, seed: int = 0,
-                     log: Callable[[str], None] = print) -> tuple[DigitClassifier, float]:
+def train_classifier(
+    mnist: dict[str, np.ndarray], epochs: int = 3, seed: int = 0, log: Callable[[str], None] = print
+) -> tuple[DigitClassifier, float]:
     """Adam, batch 128, random +-2 px shifts; returns (classifier, test accuracy).
 
     Trains on one thread: the thread count changes float reduction order, and with it the
@@ -89,13 +103,14 @@ def train_classifier(mnist: dict[str, np.ndarray], epochs: int = 3, seed: int = 
         torch.set_num_threads(threads)
 
 
-def _train_classifier(mnist: dict[str, np.ndarray], epochs: int, seed: int,
-                      log: Callable[[str], None]) -> tuple[DigitClassifier, float]:
+def _train_classifier(
+    mnist: dict[str, np.ndarray], epochs: int, seed: int, log: Callable[[str], None]
+) -> tuple[DigitClassifier, float]:
     torch.manual_seed(seed)
     clf = DigitClassifier()
     opt = torch.optim.Adam(clf.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=epochs * math.ceil(60000 / 128))
-    x = _to_unit(mnist["train_images"])[:, None]   # [60000, 1, 28, 28]
+    x = _to_unit(mnist["train_images"])[:, None]  # [60000, 1, 28, 28]
     y = torch.from_numpy(mnist["train_labels"].astype(np.int64))
     xt = _to_unit(mnist["test_images"])[:, None]
     yt = torch.from_numpy(mnist["test_labels"].astype(np.int64))
@@ -104,7 +119,7 @@ def _train_classifier(mnist: dict[str, np.ndarray], epochs: int, seed: int,
         t0 = time.perf_counter()
         perm = torch.randperm(len(x))
         for i in range(0, len(x), 128):
-            idx = perm[i:i + 128]
+            idx = perm[i : i + 128]
             xb = x[idx]
             dx, dy = (int(v) for v in torch.randint(-2, 3, (2,)))
             xb = torch.roll(xb, shifts=(dy, dx), dims=(2, 3))
@@ -118,8 +133,9 @@ def _train_classifier(mnist: dict[str, np.ndarray], epochs: int, seed: int,
     return clf, acc
 
 
-def mnist_classifier(mnist_path: Path, cache_dir: str | Path | None = None, epochs: int = 3,
-                     log: Callable[[str], None] = print) -> tuple[DigitClassifier, float]:
+def mnist_classifier(
+    mnist_path: Path, cache_dir: str | Path | None = None, epochs: int = 3, log: Callable[[str], None] = print
+) -> tuple[DigitClassifier, float]:
     """The cached digit classifier for this mnist.npz (trained on first use), and its test accuracy."""
     from safetensors.torch import load_file
 
@@ -153,10 +169,10 @@ def classify_stacked(clf: DigitClassifier, images: torch.Tensor, confidence: lis
 
     With `confidence` (a list), appends the fraction of channels labelled with softmax >= 0.9.
     """
-    x = images[:, :, 2:30, 2:30].float()            # undo the padding: [N, 3, 28, 28]
+    x = images[:, :, 2:30, 2:30].float()  # undo the padding: [N, 3, 28, 28]
     out = []
     for c in range(3):
-        xc = x[:, c:c + 1].contiguous()
+        xc = x[:, c : c + 1].contiguous()
         if confidence is not None and isinstance(clf, DigitClassifier):
             with torch.no_grad():
                 clf.eval()
@@ -171,30 +187,43 @@ def classify_stacked(clf: DigitClassifier, images: torch.Tensor, confidence: lis
 def stacked_stream(mnist: dict[str, np.ndarray], seed: int, batch: int) -> Callable[[], torch.Tensor]:
     """Batches of `batch` stacked digits in [-1, 1] from a fixed set of 128,000 random triples
     (PacGAN's training set), [B, 3, 32, 32] channels-last."""
-    pool = torch.from_numpy(stacked_pool(mnist))                                   # [70000, 32, 32]
+    pool = torch.from_numpy(stacked_pool(mnist))  # [70000, 32, 32]
     rng = np.random.default_rng(seed)
     triples = torch.from_numpy(rng.integers(0, len(pool), size=(STACKED_TRAIN, 3)))  # [128000, 3]
     gen = torch.Generator().manual_seed(10_000 + seed)
 
     def next_batch() -> torch.Tensor:
-        rows = triples[torch.randint(len(triples), (batch,), generator=gen)]        # [B, 3]
-        x = pool[rows].float().div_(127.5).sub_(1.0)                                # [B, 3, 32, 32]
+        rows = triples[torch.randint(len(triples), (batch,), generator=gen)]  # [B, 3]
+        x = pool[rows].float().div_(127.5).sub_(1.0)  # [B, 3, 32, 32]
         return x.contiguous(memory_format=torch.channels_last)
+
     return next_batch
 
 
-def stacked_sizes(recipe: Recipe, batch: int = STACKED_BATCH, ngf: int = STACKED_NGF,
-                  ndf: int = STACKED_NDF) -> dict[str, int]:
+def stacked_sizes(
+    recipe: Recipe, batch: int = STACKED_BATCH, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF
+) -> dict[str, int]:
     """The batch (D inputs per step), ngf and ndf a Stacked MNIST run uses: the recipe's
     batch=, gw= and dw= knobs override the given defaults."""
-    return {"batch": recipe.bench.get("batch", batch), "ngf": recipe.bench.get("gw", ngf),
-            "ndf": recipe.bench.get("dw", ndf)}
+    return {
+        "batch": recipe.bench.get("batch", batch),
+        "ngf": recipe.bench.get("gw", ngf),
+        "ndf": recipe.bench.get("dw", ndf),
+    }
 
 
-def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_STEPS, seed: int = 0,
-                  batch: int = STACKED_BATCH, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
-                  log: Callable[[str], None] = print, curve_every: int = 0,
-                  on_curve: Callable[[int, TrainState], None] | None = None) -> TrainState:
+def train_stacked(
+    spec: str,
+    mnist: dict[str, np.ndarray],
+    steps: int = STACKED_STEPS,
+    seed: int = 0,
+    batch: int = STACKED_BATCH,
+    ngf: int = STACKED_NGF,
+    ndf: int = STACKED_NDF,
+    log: Callable[[str], None] = print,
+    curve_every: int = 0,
+    on_curve: Callable[[int, TrainState], None] | None = None,
+) -> TrainState:
     """Train the DCGAN family at 32 px on Stacked MNIST with `spec`'s loss and options;
     with `curve_every`, `on_curve(step, state)` runs every that many steps (not at the end)."""
     from ..build import build_model
@@ -203,12 +232,26 @@ def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_
     torch.manual_seed(seed)
     sizes = stacked_sizes(recipe, batch, ngf, ndf)
     batch, ngf, ndf = sizes["batch"], sizes["ngf"], sizes["ndf"]
-    cfg = recipe_config(recipe, model="dcgan", size=32, channels=3, batch=batch * recipe.pack, nz=100,
-                        ngf=ngf, ndf=ndf, d_norm=recipe.settings.get("d_norm"))
+    cfg = recipe_config(
+        recipe,
+        model="dcgan",
+        size=32,
+        channels=3,
+        batch=batch * recipe.pack,
+        nz=100,
+        ngf=ngf,
+        ndf=ndf,
+        d_norm=recipe.settings.get("d_norm"),
+    )
     device = torch.device("cpu")
     model, _ = build_model(cfg, device)
-    state = TrainState(model, build_optimizers(cfg, model), make_ema(model) if cfg.train.ema else None,
-                       fixed_z=torch.zeros(1, 100), fixed_real=torch.zeros(1, 3, 32, 32))
+    state = TrainState(
+        model,
+        build_optimizers(cfg, model),
+        make_ema(model) if cfg.train.ema else None,
+        fixed_z=torch.zeros(1, 100),
+        fixed_real=torch.zeros(1, 3, 32, 32),
+    )
     next_batch = stacked_stream(mnist, seed, cfg.train.batch)
     t0 = time.perf_counter()
 
@@ -225,8 +268,9 @@ def train_stacked(spec: str, mnist: dict[str, np.ndarray], steps: int = STACKED_
 
 
 @torch.no_grad()
-def stacked_samples(G: nn.Module, n: int = STACKED_EVAL, nz: int = 100, seed: int = 0,
-                    batch: int = 500) -> torch.Tensor:
+def stacked_samples(
+    G: nn.Module, n: int = STACKED_EVAL, nz: int = 100, seed: int = 0, batch: int = 500
+) -> torch.Tensor:
     """n samples of G in eval mode, [n, 3, 32, 32]."""
     G.eval()
     gen = torch.Generator().manual_seed(20_000 + seed)
@@ -234,22 +278,30 @@ def stacked_samples(G: nn.Module, n: int = STACKED_EVAL, nz: int = 100, seed: in
 
 
 @torch.no_grad()
-def score_stacked_images(images: torch.Tensor, clf: DigitClassifier, batch: int = 500,
-                         confidence: list | None = None) -> ModeScore:
+def score_stacked_images(
+    images: torch.Tensor, clf: DigitClassifier, batch: int = 500, confidence: list | None = None
+) -> ModeScore:
     """Label each channel of generated stacked images and count the 1,000 modes.
 
     With `confidence` (a list), it ends up holding the fraction of channels the classifier
     labels with softmax >= 0.9: blurry non-digits get labels too, so a low value flags
     inflated counts.
     """
-    digits = [classify_stacked(clf, images[i:i + batch], confidence) for i in range(0, len(images), batch)]
+    digits = [classify_stacked(clf, images[i : i + batch], confidence) for i in range(0, len(images), batch)]
     if confidence is not None and confidence:
         confidence[:] = [float(np.mean(confidence))]
     return score_stacked(np.concatenate(digits))
 
 
-def score_stacked_generator(G: nn.Module, clf: DigitClassifier, n: int = STACKED_EVAL, nz: int = 100,
-                            seed: int = 0, batch: int = 500, confidence: list | None = None) -> ModeScore:
+def score_stacked_generator(
+    G: nn.Module,
+    clf: DigitClassifier,
+    n: int = STACKED_EVAL,
+    nz: int = 100,
+    seed: int = 0,
+    batch: int = 500,
+    confidence: list | None = None,
+) -> ModeScore:
     """Label each channel of n samples of G (eval mode) and count the 1,000 modes."""
     return score_stacked_images(stacked_samples(G, n, nz, seed, batch), clf, batch, confidence)
 
@@ -259,14 +311,21 @@ def stacked_critic(width: int = 32) -> nn.Module:
     (no normalisation, so each image's logit is its own) and a linear head."""
     w = width
     return nn.Sequential(
-        nn.Conv2d(3, w, 4, 2, 1), nn.LeakyReLU(0.2),           # [N, w, 16, 16]
-        nn.Conv2d(w, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2),       # [N, 2w, 8, 8]
-        nn.Conv2d(2 * w, 4 * w, 4, 2, 1), nn.LeakyReLU(0.2),   # [N, 4w, 4, 4]
-        nn.Flatten(), nn.Linear(4 * w * 16, 1), nn.Flatten(0))
+        nn.Conv2d(3, w, 4, 2, 1),
+        nn.LeakyReLU(0.2),  # [N, w, 16, 16]
+        nn.Conv2d(w, 2 * w, 4, 2, 1),
+        nn.LeakyReLU(0.2),  # [N, 2w, 8, 8]
+        nn.Conv2d(2 * w, 4 * w, 4, 2, 1),
+        nn.LeakyReLU(0.2),  # [N, 4w, 4, 4]
+        nn.Flatten(),
+        nn.Linear(4 * w * 16, 1),
+        nn.Flatten(0),
+    )
 
 
-def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: int, n: int,
-                       seed: int, width: int = 32) -> tuple[torch.Tensor, float]:
+def _rejection_stacked(
+    G: nn.Module, real: Callable[[], torch.Tensor], steps: int, n: int, seed: int, width: int = 32
+) -> tuple[torch.Tensor, float]:
     """`n` samples of the frozen G kept by discriminator rejection sampling with a fresh
     `stacked_critic(width)` fitted for `steps`; returns (samples, acceptance rate)."""
     from ..rejection import fit_ratio_classifier, rejection_sample, stream_sampler
@@ -283,16 +342,34 @@ def _rejection_stacked(G: nn.Module, real: Callable[[], torch.Tensor], steps: in
         fit_ratio_classifier(stream_sampler(real), fake, clf, steps=steps, batch=64, lr=2e-4)
 
     def logit(x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([clf(x[i:i + 1000]) for i in range(0, len(x), 1000)])
+        return torch.cat([clf(x[i : i + 1000]) for i in range(0, len(x), 1000)])
 
-    res = rejection_sample(fake, logit, n, quantile=0.99, burn_in=min(20_000, 4 * n), chunk=min(10_000, 4 * n),
-                           max_draws=2_000_000, generator=zgen)
+    res = rejection_sample(
+        fake,
+        logit,
+        n,
+        quantile=0.99,
+        burn_in=min(20_000, 4 * n),
+        chunk=min(10_000, 4 * n),
+        max_draws=2_000_000,
+        generator=zgen,
+    )
     return res.samples, res.acceptance
 
 
-def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKED_NGF, ndf: int = STACKED_NDF,
-                  mnist_path: str | None = None, cache_dir: str | None = None, curve_every: int = 0,
-                  save_dir: str | None = None, log: Callable[[str], None] = print) -> dict:
+def stacked_trial(
+    spec: str,
+    data: str,
+    steps: int,
+    seed: int,
+    ngf: int = STACKED_NGF,
+    ndf: int = STACKED_NDF,
+    mnist_path: str | None = None,
+    cache_dir: str | None = None,
+    curve_every: int = 0,
+    save_dir: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """One Stacked MNIST trial (`data` is 'stacked'): train, then label 26,000 samples.
 
     With `curve_every`, G alone is also scored every that many steps (the result's `curve`:
@@ -310,8 +387,9 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
         curve.append([step, s.modes, s.reverse_kl, c[0]])
         log(f"  {spec}: step {step}: G alone {s.modes} modes, KL {s.reverse_kl:.3f}, {100 * c[0]:.0f}% confident")
 
-    state = train_stacked(spec, mnist, steps, seed, ngf=ngf, ndf=ndf, log=log, curve_every=curve_every,
-                          on_curve=on_curve)
+    state = train_stacked(
+        spec, mnist, steps, seed, ngf=ngf, ndf=ndf, log=log, curve_every=curve_every, on_curve=on_curve
+    )
     t_train = time.perf_counter() - t0
     recipe = parse_recipe(spec)
     G, kb = state.sampling_generator(), recipe.bench
@@ -328,20 +406,38 @@ def stacked_trial(spec: str, data: str, steps: int, seed: int, ngf: int = STACKE
         extra["curve"] = curve + [[steps, score.modes, score.reverse_kl, conf[0]]]
     if "drs" in kb:  # keep G's own score for the table, then score the kept samples
         extra["before_drs"] = headline(score)
-        kept, extra["acceptance"] = _rejection_stacked(G, stacked_stream(mnist, seed + 1, STACKED_BATCH), kb["drs"],
-                                                       STACKED_EVAL, seed)
+        kept, extra["acceptance"] = _rejection_stacked(
+            G, stacked_stream(mnist, seed + 1, STACKED_BATCH), kb["drs"], STACKED_EVAL, seed
+        )
         conf = []
         score = score_stacked_images(kept, clf, confidence=conf)
     extra["digit_kl"] = digit_bias_kl(score.counts)  # how much of the KL is a per-digit bias
     extra["digit_freq"] = digit_frequencies(score.counts).round(4).tolist()
-    return {**score.to_dict(), **extra, "seconds": time.perf_counter() - t0, "train_seconds": t_train,
-            "confident": float(np.mean(conf)), "sizes": stacked_sizes(recipe, ngf=ngf, ndf=ndf)}
+    return {
+        **score.to_dict(),
+        **extra,
+        "seconds": time.perf_counter() - t0,
+        "train_seconds": t_train,
+        "confident": float(np.mean(conf)),
+        "sizes": stacked_sizes(recipe, ngf=ngf, ndf=ndf),
+    }
 
 
-def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, trials: int = 1, seed: int = 0,
-                      workers: int = 1, mnist_path: str | None = None, cache_dir: str | None = None,
-                      ngf: int = STACKED_NGF, ndf: int = STACKED_NDF, curve_every: int = 0,
-                      save_dir: str | None = None, log: Callable[[str], None] = print) -> dict:
+def run_stacked_suite(
+    recipes: list[Recipe],
+    *,
+    steps: int = STACKED_STEPS,
+    trials: int = 1,
+    seed: int = 0,
+    workers: int = 1,
+    mnist_path: str | None = None,
+    cache_dir: str | None = None,
+    ngf: int = STACKED_NGF,
+    ndf: int = STACKED_NDF,
+    curve_every: int = 0,
+    save_dir: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
     """Every recipe on Stacked MNIST for `trials` seeds. Returns {spec: {'stacked': summary}}."""
     t_all = time.perf_counter()
     path = find_mnist(mnist_path)
@@ -349,19 +445,36 @@ def run_stacked_suite(recipes: list[Recipe], *, steps: int = STACKED_STEPS, tria
     if acc < 0.99:
         log(f"warning: the digit classifier reaches only {100 * acc:.2f}% (< 99%); mode counts are less reliable")
     t_clf = time.perf_counter() - t_all
-    jobs = [(r.spec, "stacked", steps, seed + t, ngf, ndf, str(path), cache_dir, curve_every, save_dir)
-            for r in recipes for t in range(trials)]
+    jobs = [
+        (r.spec, "stacked", steps, seed + t, ngf, ndf, str(path), cache_dir, curve_every, save_dir)
+        for r in recipes
+        for t in range(trials)
+    ]
     results = run_jobs(jobs, stacked_trial, workers, log)
     out: dict[str, Any] = {}
     for job, r in zip(jobs, results):
         out.setdefault(job[0], []).append(r)
     summary: dict[str, Any] = {}
     for spec, rs in out.items():
-        summary[spec] = {"stacked": {**summarize_trials(rs), "confident": float(np.mean([r["confident"] for r in rs])),
-                                     "train_seconds": float(np.mean([r["train_seconds"] for r in rs])),
-                                     "sizes": rs[0]["sizes"]}}
+        summary[spec] = {
+            "stacked": {
+                **summarize_trials(rs),
+                "confident": float(np.mean([r["confident"] for r in rs])),
+                "train_seconds": float(np.mean([r["train_seconds"] for r in rs])),
+                "sizes": rs[0]["sizes"],
+            }
+        }
     # defaults only: each recipe's own batch / ngf / ndf are in its "sizes"
-    summary["_meta"] = {"suite": "stacked", "steps": steps, "trials": trials, "default_batch": STACKED_BATCH,
-                        "default_ngf": ngf, "default_ndf": ndf, "classifier_accuracy": acc, "classifier_seconds": t_clf,
-                        "workers": workers, "wall_seconds": time.perf_counter() - t_all}
+    summary["_meta"] = {
+        "suite": "stacked",
+        "steps": steps,
+        "trials": trials,
+        "default_batch": STACKED_BATCH,
+        "default_ngf": ngf,
+        "default_ndf": ndf,
+        "classifier_accuracy": acc,
+        "classifier_seconds": t_clf,
+        "workers": workers,
+        "wall_seconds": time.perf_counter() - t_all,
+    }
     return summary

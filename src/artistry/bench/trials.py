@@ -1,7 +1,8 @@
 """Running benchmark trials in worker processes and summarising them over seeds."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -42,10 +43,13 @@ def run_jobs(jobs: list[tuple], fn: Callable, workers: int, log: Callable[[str],
 
 def _job_line(job, r: dict, done: int, total: int) -> str:
     spec, data, _steps, seed = job[:4]
-    quality = (f"{100 * r['confident']:.0f}% confident labels" if "confident" in r
-               else f"{100 * r['high_quality']:.1f}% HQ")
-    return (f"[{done}/{total}] {spec:<22} {data:<7} seed {seed}: {r['modes']}/{r['n_modes']} modes, "
-            f"{quality}, KL {r['reverse_kl']:.3f}  ({r['seconds']:.0f}s)")
+    quality = (
+        f"{100 * r['confident']:.0f}% confident labels" if "confident" in r else f"{100 * r['high_quality']:.1f}% HQ"
+    )
+    return (
+        f"[{done}/{total}] {spec:<22} {data:<7} seed {seed}: {r['modes']}/{r['n_modes']} modes, "
+        f"{quality}, KL {r['reverse_kl']:.3f}  ({r['seconds']:.0f}s)"
+    )
 
 
 def summarize_trials(rs: list[dict]) -> dict:
@@ -53,11 +57,22 @@ def summarize_trials(rs: list[dict]) -> dict:
     modes = mean_sd([r["modes"] for r in rs])
     hq = mean_sd([100 * r["high_quality"] for r in rs])
     kl = mean_sd([r["reverse_kl"] for r in rs])
-    out = {"trials": len(rs), "modes": modes, "hq": hq, "kl": kl, "n_modes": rs[0]["n_modes"],
-           "seconds": float(np.mean([r["seconds"] for r in rs])),
-           "per_trial": [{k: r[k] for k in ("modes", "high_quality", "reverse_kl", "acceptance", "curve",
-                                                       "digit_kl", "digit_freq") if k in r}
-                         for r in rs]}
+    out = {
+        "trials": len(rs),
+        "modes": modes,
+        "hq": hq,
+        "kl": kl,
+        "n_modes": rs[0]["n_modes"],
+        "seconds": float(np.mean([r["seconds"] for r in rs])),
+        "per_trial": [
+            {
+                k: r[k]
+                for k in ("modes", "high_quality", "reverse_kl", "acceptance", "curve", "digit_kl", "digit_freq")
+                if k in r
+            }
+            for r in rs
+        ],
+    }
     if all("before_drs" in r for r in rs):  # the same generators scored without rejection sampling
         out["before_drs"] = summarize_trials([{**r["before_drs"], "n_modes": r["n_modes"], "seconds": 0.0} for r in rs])
         out["acceptance"] = mean_sd([r["acceptance"] for r in rs])

@@ -1,4 +1,5 @@
 """Turns the Config dataclasses into argparse flags, one flag per field, and back."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,9 @@ HELP = {
     "ndf": "discriminator / encoder base width",
     "mbstd": "minibatch standard deviation layer in the discriminator (fights collapse)",
     "mbdisc": "minibatch discrimination in the discriminator with this many kernels, e.g. 100 (0 = off; "
-              "lets D see a batch that over-produces one kind of image)",
+    "lets D see a batch that over-produces one kind of image)",
     "upsample": "dcgan generator up-sampling: transpose (the paper's ConvTranspose) or resize (nearest "
-                "neighbour + 3x3 conv, no checkerboard artefacts)",
+    "neighbour + 3x3 conv, no checkerboard artefacts)",
     "d_norm": "critic normalisation: batch, layer, none (default: what the loss allows)",
     "loss": "bce, wgan, wgan-gp, hinge (GANs); elbo (vae); denoise (dae)",
     "label_smoothing": "one-sided label smoothing for bce: real target 1 - s",
@@ -30,7 +31,7 @@ HELP = {
     "gp": "WGAN-GP gradient penalty weight (default 10)",
     "r1": "R1 gradient penalty weight on real images (0 = off)",
     "fm": "feature matching: G also matches the critic's mean features on real images, with this weight "
-          "(0 = off; pushes a batch that over-draws one kind of image back toward the data's mix)",
+    "(0 = off; pushes a batch that over-draws one kind of image back toward the data's mix)",
     "n_critic": "critic steps per generator step (default: the loss's paper)",
     "pack": "PacGAN: the discriminator judges PACK samples at once",
     "beta": "VAE: weight of the KL term",
@@ -39,7 +40,8 @@ HELP = {
     "optimizer": "adam or rmsprop (default: the loss's paper)",
     "lr_g": "generator learning rate (default: the loss's paper)",
     "lr_d": "discriminator learning rate (default: the loss's paper)",
-    "beta1": "Adam beta1", "beta2": "Adam beta2",
+    "beta1": "Adam beta1",
+    "beta2": "Adam beta2",
     "batch": "images per batch",
     "steps": "stop after this many generator steps",
     "epochs": "stop after this many passes over the data",
@@ -48,9 +50,9 @@ HELP = {
     "precision": "auto (bf16 where the CPU/GPU has native bf16, else fp32), bf16 or fp32",
     "device": "auto, cpu, cuda or cuda:N (may be changed on --resume)",
     "compile": "torch.compile the generator and critic: faster steps on a GPU after a minute or two of "
-               "compiling (see docs/gpu.md for when it pays)",
+    "compiling (see docs/gpu.md for when it pays)",
     "sync_bn": "with several processes (--gpus/--nproc, torchrun): batch norm statistics over the global "
-               "batch, not each process's share (BigGAN's cross-replica batch norm; for small per-GPU batches)",
+    "batch, not each process's share (BigGAN's cross-replica batch norm; for small per-GPU batches)",
     "ema": "keep an exponential moving average of G for samples and generation",
     "ema_kimg": "EMA half-life in thousands of images",
     "augment": "DiffAugment policy for D, e.g. color,translation,cutout",
@@ -58,14 +60,13 @@ HELP = {
     "ada_kimg": "thousands of images for the adaptive probability to go from 0 to 1",
     "lr_tail": "final share of the budget over which learning rates decay linearly to 0",
     "eval_at": "evaluate at these shares of the budget, e.g. 0.5,0.75, and at the end if one ran (one that "
-               "would cost over 15%% of the training so far is skipped)",
+    "would cost over 15%% of the training so far is skipped)",
     "eval_metric": "fid or kid: which metric picks the best checkpoint",
     "recipe": "classic (DCGAN paper), fast, best, hires (fastgan): model, loss and options chosen together "
-              "[best; hires for --model fastgan]",
+    "[best; hires for --model fastgan]",
     "sample_every": "images between sample grids (default: 40 grids per run, spaced by training time "
-                    "under --max-minutes)",
-    "checkpoint_every": "images between checkpoints (default: 5 per run, spaced by training time under "
-                        "--max-minutes)",
+    "under --max-minutes)",
+    "checkpoint_every": "images between checkpoints (default: 5 per run, spaced by training time under --max-minutes)",
     "keep": "how many step checkpoints to keep",
     "n_samples": "images in each sample grid (one fixed noise batch)",
     "eval_every": "images between FID/KID evaluations during training (off by default)",
@@ -96,13 +97,18 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             default = getattr(getattr(cfg, section), f.name)
             help_text = HELP.get(f.name, "") + default_note(f.name, default, recipe)
             if kind is bool:
-                group.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction,
-                                   default=argparse.SUPPRESS, help=help_text)
+                group.add_argument(
+                    *names,
+                    dest=f.name,
+                    action=argparse.BooleanOptionalAction,
+                    default=argparse.SUPPRESS,
+                    help=help_text,
+                )
             else:
-                group.add_argument(*names, dest=f.name, type=kind, default=argparse.SUPPRESS,
-                                   metavar=f.name.upper(), help=help_text)
-    parser.add_argument("--lr", type=float, default=argparse.SUPPRESS,
-                        help="set both --lr-g and --lr-d")
+                group.add_argument(
+                    *names, dest=f.name, type=kind, default=argparse.SUPPRESS, metavar=f.name.upper(), help=help_text
+                )
+    parser.add_argument("--lr", type=float, default=argparse.SUPPRESS, help="set both --lr-g and --lr-d")
 
 
 def default_note(name: str, plain, recipe: dict) -> str:
@@ -114,8 +120,9 @@ def default_note(name: str, plain, recipe: dict) -> str:
 
 def given_flags(args: argparse.Namespace) -> dict:
     """The config fields the user set on the command line."""
-    names = {f.name for s in ("data", "model", "loss", "optim", "train")
-             for f in dataclasses.fields(getattr(Config(), s))}
+    names = {
+        f.name for s in ("data", "model", "loss", "optim", "train") for f in dataclasses.fields(getattr(Config(), s))
+    }
     given = {k: v for k, v in vars(args).items() if k in names}
     if "lr" in vars(args):
         given.setdefault("lr_g", args.lr)

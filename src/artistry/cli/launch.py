@@ -4,6 +4,7 @@ The flags are the user's own, minus --gpus/--nproc; torchrun sets RANK/WORLD_SIZ
 each process joins the group (distributed.py). This process only waits: a Ctrl-C reaches torchrun
 and the workers too (they finish the step and rank 0 checkpoints), and a SIGTERM is passed on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,17 @@ def torchrun_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str
         rest += [] if device == "cpu" else ["--device", "cpu"]
         # torchrun would give each process one thread; share the cores instead
         env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n)))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(n),
-           "-m", "artistry", *rest]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(n),
+        "-m",
+        "artistry",
+        *rest,
+    ]
     return cmd, env
 
 
@@ -77,7 +87,10 @@ def launch_torchrun(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     interrupted = bool(stopped)
     if interrupted:  # torchrun itself ends with a SignalException traceback; the workers have saved
-        print("interrupted: the processes stopped after the same step and rank 0 saved a checkpoint; "
-              "continue with: artistry train --resume RUN (with any --gpus/--nproc)", file=sys.stderr)
+        print(
+            "interrupted: the processes stopped after the same step and rank 0 saved a checkpoint; "
+            "continue with: artistry train --resume RUN (with any --gpus/--nproc)",
+            file=sys.stderr,
+        )
         return 130
     return code

@@ -1,4 +1,5 @@
 """Entry point: builds the subcommand parsers and turns user errors into one clear line."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,7 @@ import sys
 from ..errors import ArtistryError
 
 # Order is the order shown in `artistry --help`.
-COMMANDS = ("prepare", "train", "generate", "interpolate", "postprocess", "evaluate", "fid", "kid",
-            "bench", "studio")
+COMMANDS = ("prepare", "train", "generate", "interpolate", "postprocess", "evaluate", "fid", "kid", "bench", "studio")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,9 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
             if e.name == f"{__package__}.commands.{name}":
                 continue  # command not built yet in this version
             raise
-        p = sub.add_parser(mod.NAME, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
-                           epilog=getattr(mod, "EPILOG", None),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            mod.NAME,
+            help=mod.HELP,
+            description=getattr(mod, "DESCRIPTION", mod.HELP),
+            epilog=getattr(mod, "EPILOG", None),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
@@ -38,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _version() -> str:
     from .. import __version__
+
     return f"artistry {__version__}"
 
 
@@ -57,8 +62,11 @@ def app(argv: list[str] | None = None) -> int:
     except OSError as e:  # a full disk outside training's own handling (e.g. writing config.json)
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        print(f"artistry {args.command}: error: no space left to write {e.filename or 'a file'}; "
-              "free some space and run the command again", file=sys.stderr)
+        print(
+            f"artistry {args.command}: error: no space left to write {e.filename or 'a file'}; "
+            "free some space and run the command again",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         print(f"artistry {args.command}: interrupted", file=sys.stderr)

@@ -5,6 +5,7 @@ dataset, and G still gets gradients through them. Randomness comes from the glob
 checkpoints restore, so resumed runs stay exact; under many processes each rank takes its rows
 of a draw for the global batch (distributed.rows).
 """
+
 from __future__ import annotations
 
 import torch

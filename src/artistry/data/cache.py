@@ -25,11 +25,11 @@ import time
 import uuid
 import warnings
 from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -80,9 +80,16 @@ def check_options(size: int, fit: str, channels: int, min_images: int = 8) -> No
         raise ConfigError(f"--min-images must be a whole number of at least 1, got {min_images!r}.")
 
 
-def prepare_dataset(folder: str | os.PathLike, *, size: int = 64, fit: str = "crop", channels: int = 3,
-                    cache_dir: str | os.PathLike | None = None, min_images: int = 8,
-                    progress: Progress | None = None) -> PreparedDataset:
+def prepare_dataset(
+    folder: str | os.PathLike,
+    *,
+    size: int = 64,
+    fit: str = "crop",
+    channels: int = 3,
+    cache_dir: str | os.PathLike | None = None,
+    min_images: int = 8,
+    progress: Progress | None = None,
+) -> PreparedDataset:
     """Scan, decode and cache an image folder, or reuse the cache if nothing changed.
 
     Args:
@@ -140,8 +147,10 @@ def load_prepared(cache_path: str | os.PathLike) -> PreparedDataset:
         expected = (manifest["count"], options["channels"], options["size"], options["size"])
         consistent = (
             manifest["format_version"] == FORMAT_VERSION
-            and images.dtype == np.uint8 and images.shape == expected
-            and labels.dtype == np.int64 and labels.shape == (expected[0],)
+            and images.dtype == np.uint8
+            and images.shape == expected
+            and labels.dtype == np.int64
+            and labels.shape == (expected[0],)
             and len(manifest["files"]) == expected[0]
             and (labels.size == 0 or 0 <= labels.min() <= labels.max() < len(names))
         )
@@ -149,8 +158,15 @@ def load_prepared(cache_path: str | os.PathLike) -> PreparedDataset:
         raise DataError(f"Prepared dataset '{path}' is missing or corrupt ({error}).") from None
     if not consistent:
         raise DataError(f"Prepared dataset '{path}' is inconsistent with its manifest.json.")
-    return PreparedDataset(images=images, labels=labels, label_names=list(names), files=list(manifest["files"]),
-                           manifest=manifest, key=manifest["key"], path=path)
+    return PreparedDataset(
+        images=images,
+        labels=labels,
+        label_names=list(names),
+        files=list(manifest["files"]),
+        manifest=manifest,
+        key=manifest["key"],
+        path=path,
+    )
 
 
 def _refuse_cache_inside_dataset(cache_root: Path, folder: Path) -> None:
@@ -160,8 +176,10 @@ def _refuse_cache_inside_dataset(cache_root: Path, folder: Path) -> None:
     except ValueError:
         return
     if not any(part.startswith(".") for part in inside.parts):  # hidden folders are never scanned
-        raise ConfigError(f"--cache-dir '{cache_root}' is inside the dataset folder '{folder}'; "
-                          f"use a folder outside it or a hidden one such as '{folder / '.cache'}'.")
+        raise ConfigError(
+            f"--cache-dir '{cache_root}' is inside the dataset folder '{folder}'; "
+            f"use a folder outside it or a hidden one such as '{folder / '.cache'}'."
+        )
 
 
 def dataset_key(scan: ScanResult, options: dict) -> str:
@@ -200,8 +218,9 @@ def _open_if_valid(target: Path, key: str) -> PreparedDataset | None:
     return dataset if dataset.key == key else None
 
 
-def _build_cache(scan: ScanResult, options: dict, key: str, target: Path, min_images: int,
-                 progress: Progress | None) -> None:
+def _build_cache(
+    scan: ScanResult, options: dict, key: str, target: Path, min_images: int, progress: Progress | None
+) -> None:
     """Decode every candidate into a temp folder next to target, then move it into place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp_folders(target.parent)
@@ -215,22 +234,26 @@ def _build_cache(scan: ScanResult, options: dict, key: str, target: Path, min_im
         if e.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
         need = len(scan.items) * options["channels"] * options["size"] ** 2  # the pixel array
-        raise DataError(f"Not enough disk space in the cache folder '{target.parent}' to prepare "
-                        f"'{scan.root}': the images need about {_human(need)} ({need} bytes). "
-                        "Free some space there, or choose another folder with --cache-dir "
-                        "(or $ARTISTRY_CACHE).") from None
+        raise DataError(
+            f"Not enough disk space in the cache folder '{target.parent}' to prepare "
+            f"'{scan.root}': the images need about {_human(need)} ({need} bytes). "
+            "Free some space there, or choose another folder with --cache-dir "
+            "(or $ARTISTRY_CACHE)."
+        ) from None
     finally:
         shutil.rmtree(temp, ignore_errors=True)  # already gone once published
 
 
-def _decode_into(folder: Path, scan: ScanResult, options: dict, key: str, min_images: int,
-                 progress: Progress | None) -> dict:
+def _decode_into(
+    folder: Path, scan: ScanResult, options: dict, key: str, min_images: int, progress: Progress | None
+) -> dict:
     """Write images.npy and labels.npy into folder; return the manifest."""
     size, channels = options["size"], options["channels"]
     total = len(scan.items)
     images_path = folder / "images.npy"
-    images = np.lib.format.open_memmap(images_path, mode="w+", dtype=np.uint8,
-                                       shape=(total, channels, size, size))  # [N, C, H, W]
+    images = np.lib.format.open_memmap(
+        images_path, mode="w+", dtype=np.uint8, shape=(total, channels, size, size)
+    )  # [N, C, H, W]
     _reserve(images_path)
     kept: list[ImageFile] = []
     skipped = list(scan.skipped)
@@ -281,6 +304,7 @@ def _decode_into(folder: Path, scan: ScanResult, options: dict, key: str, min_im
 def _decode_in_order(items: list[ImageFile], options: dict) -> Iterator[tuple[ImageFile, DecodedImage | ImageSkip]]:
     """Decode on a small thread pool, yielding results in input order; at most a few images
     are in flight, so memory stays flat however large the folder."""
+
     def decode(item: ImageFile) -> DecodedImage | ImageSkip:
         try:
             return decode_image(item.path, options["size"], options["fit"], options["channels"])
@@ -308,7 +332,7 @@ def _shrink_npy(path: Path, count: int) -> None:
     _reserve(shrunk_path)
     rows_per_chunk = max(1, (64 << 20) // max(1, full[0].nbytes))  # copy ~64 MB at a time
     for start in range(0, count, rows_per_chunk):
-        shrunk[start:start + rows_per_chunk] = full[start:min(count, start + rows_per_chunk)]
+        shrunk[start : start + rows_per_chunk] = full[start : min(count, start + rows_per_chunk)]
     shrunk.flush()
     del shrunk, full
     os.replace(shrunk_path, path)

@@ -12,6 +12,7 @@ left clean), applied in the order listed; with one kind listed every image gets 
 tensors [N, C, H, W] in [-1, 1]; random numbers come from the CPU generator given (or the
 global CPU RNG, which checkpoints restore), so results do not depend on the device.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,10 @@ def parse_noise(spec: str) -> list[Corruption]:
         kind, _, raw = item.partition(":")
         kind = kind.strip().lower()
         if kind not in KINDS:
-            raise ConfigError(f"--noise: unknown corruption '{kind}' in '{spec}'; "
-                              f"choose from {', '.join(KINDS)} (e.g. gaussian:0.2,blur:1)")
+            raise ConfigError(
+                f"--noise: unknown corruption '{kind}' in '{spec}'; "
+                f"choose from {', '.join(KINDS)} (e.g. gaussian:0.2,blur:1)"
+            )
         default, lo, hi = KINDS[kind]
         try:
             value = float(raw) if raw.strip() else default
@@ -67,8 +70,7 @@ def parse_noise(spec: str) -> list[Corruption]:
     return out
 
 
-def corrupt(x: torch.Tensor, corruptions: list[Corruption],
-            generator: torch.Generator | None = None) -> torch.Tensor:
+def corrupt(x: torch.Tensor, corruptions: list[Corruption], generator: torch.Generator | None = None) -> torch.Tensor:
     """Apply a random mix of the corruptions to each image (see the module docstring).
 
     Args:
@@ -140,5 +142,5 @@ def _cutout(x: torch.Tensor, fraction: float, generator: torch.Generator | None)
             rw = max(1, min(w, int(round(math.sqrt(area * aspect)))))
             top = int(torch.randint(0, h - rh + 1, (1,), generator=generator))
             left = int(torch.randint(0, w - rw + 1, (1,), generator=generator))
-            keep[i, 0, top:top + rh, left:left + rw] = False
+            keep[i, 0, top : top + rh, left : left + rw] = False
     return torch.where(keep.to(x.device), x, torch.full_like(x, MASK_FILL))

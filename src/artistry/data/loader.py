@@ -42,16 +42,27 @@ class BatchLoader:
             saved at one world size resumes at any other.
     """
 
-    def __init__(self, images: np.ndarray, batch_size: int, *, seed: int = 0, mirror: bool = False,
-                 device: str | torch.device = "cpu", channels_last: bool = False, resident: bool | None = None,
-                 shard: tuple[int, int] = (0, 1)):
+    def __init__(
+        self,
+        images: np.ndarray,
+        batch_size: int,
+        *,
+        seed: int = 0,
+        mirror: bool = False,
+        device: str | torch.device = "cpu",
+        channels_last: bool = False,
+        resident: bool | None = None,
+        shard: tuple[int, int] = (0, 1),
+    ):
         if images.ndim != 4 or images.dtype != np.uint8:
             raise ValueError(f"images must be uint8 [N, C, H, W], got {images.dtype} {images.shape}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ConfigError(f"--batch must be a whole number of at least 1, got {batch_size!r}.")
         if len(images) < batch_size:
-            raise ConfigError(f"--batch {batch_size} is larger than the dataset, which has {len(images)} "
-                              f"images; use --batch {len(images)} or less, or add images.")
+            raise ConfigError(
+                f"--batch {batch_size} is larger than the dataset, which has {len(images)} "
+                f"images; use --batch {len(images)} or less, or add images."
+            )
         self._images = images  # [N, C, H, W] uint8
         self.rank, self.world = shard
         if batch_size % self.world:
@@ -85,7 +96,7 @@ class BatchLoader:
     def batches_per_epoch(self) -> int:
         return len(self._images) // self.batch_size
 
-    def __iter__(self) -> "BatchLoader":
+    def __iter__(self) -> BatchLoader:
         return self
 
     def __next__(self) -> torch.Tensor:
@@ -148,8 +159,9 @@ class BatchLoader:
     def load_state_dict(self, state: dict) -> None:
         """Continue from a state_dict() of a loader over the same images, batch size and seed."""
         epoch, position = state["epoch"], state["position"]
-        if not (isinstance(epoch, int) and isinstance(position, int) and epoch >= 0
-                and 0 <= position <= len(self._images)):
+        if not (
+            isinstance(epoch, int) and isinstance(position, int) and epoch >= 0 and 0 <= position <= len(self._images)
+        ):
             raise ValueError(f"invalid loader state {state!r} for a dataset of {len(self._images)} images")
         self._epoch, self._position = epoch, position
 
@@ -161,8 +173,10 @@ class BatchLoader:
             self._flips = (torch.rand(len(self._images), generator=generator) < 0.5).numpy()
             self._plan_epoch = self._epoch
             if self._resident is not None:  # one small host-to-device copy per epoch
-                self._plan_on_device = (torch.from_numpy(self._order).to(self.device),
-                                        torch.from_numpy(self._flips).to(self.device))
+                self._plan_on_device = (
+                    torch.from_numpy(self._order).to(self.device),
+                    torch.from_numpy(self._flips).to(self.device),
+                )
         return self._order, self._flips
 
 

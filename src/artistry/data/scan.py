@@ -107,8 +107,7 @@ def scan_folder(root: str | os.PathLike, *, min_images: int = 8) -> ScanResult:
 def too_few_images_message(root: Path, usable: int, min_images: int, skipped: list[Skipped]) -> str:
     """One sentence saying how many images were usable and why the others were skipped."""
     if usable == 0 and not skipped:
-        return (f"Dataset folder '{root}' has no images "
-                f"(looked recursively for {', '.join(IMAGE_EXTENSIONS)}).")
+        return f"Dataset folder '{root}' has no images (looked recursively for {', '.join(IMAGE_EXTENSIONS)})."
     message = f"Dataset folder '{root}' has {usable} usable image(s), at least {min_images} are needed"
     if skipped:
         message += f"; skipped {len(skipped)} file(s): {summarize_skipped(skipped)}"
@@ -142,4 +141,3 @@ def _walk_visible_files(root: Path):
 def _label_of(rel: str) -> str:
     parts = rel.split("/")
     return parts[0] if len(parts) > 1 else ""
-

@@ -2,12 +2,14 @@
 
 Readers (and a process killed mid-write) see the old file or the new one, never half of one.
 """
+
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> Path:

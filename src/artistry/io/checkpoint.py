@@ -4,6 +4,7 @@ No pickled code: loading never executes anything from the file. Writes are atomi
 the same folder, fsync, os.replace, fsync of the folder), so a crash at any moment leaves either
 the old or the new checkpoint, never a torn one.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,10 @@ def load(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     if header.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an artistry checkpoint")
     if header.get("format_version") != str(FORMAT_VERSION):
-        raise CheckpointError(f"{path} was written by an incompatible artistry version "
-                              f"(checkpoint format {header.get('format_version')}, this one reads {FORMAT_VERSION})")
+        raise CheckpointError(
+            f"{path} was written by an incompatible artistry version "
+            f"(checkpoint format {header.get('format_version')}, this one reads {FORMAT_VERSION})"
+        )
     try:
         meta = json.loads(header["meta"])
     except (KeyError, json.JSONDecodeError):
@@ -139,6 +142,7 @@ def pack_state_dict(prefix: str, sd: dict[str, Any], tensors: dict[str, torch.Te
 
     Returns the JSON-able remainder, with tensors replaced by {"__tensor__": key}.
     """
+
     def walk(obj: Any, key: str) -> Any:
         if isinstance(obj, torch.Tensor):
             tensors[key] = obj
@@ -146,9 +150,9 @@ def pack_state_dict(prefix: str, sd: dict[str, Any], tensors: dict[str, torch.Te
         if isinstance(obj, dict):
             return {"__dict__": [[k, walk(v, f"{key}.{k}")] for k, v in obj.items()]}
         if isinstance(obj, (list, tuple)):
-            return {"__list__": [walk(v, f"{key}.{i}") for i, v in enumerate(obj)],
-                    "tuple": isinstance(obj, tuple)}
+            return {"__list__": [walk(v, f"{key}.{i}") for i, v in enumerate(obj)], "tuple": isinstance(obj, tuple)}
         return obj
+
     return walk(sd, prefix)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -49,8 +49,9 @@ def save_png(image: np.ndarray | Image.Image, path: str | os.PathLike) -> Path:
     return _write_atomically(Path(path), lambda file: pil.save(file, format="PNG"))
 
 
-def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2,
-              pad_value: int = GRID_PAD_VALUE) -> np.ndarray:
+def make_grid(
+    images: np.ndarray, nrow: int | None = None, padding: int = 2, pad_value: int = GRID_PAD_VALUE
+) -> np.ndarray:
     """Tile a batch of images into one image, row by row, with padding around every cell.
 
     Args:
@@ -68,12 +69,13 @@ def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 2,
     count, channels, height, width = images.shape
     nrow = min(nrow or math.ceil(math.sqrt(count)), count)
     rows = math.ceil(count / nrow)
-    grid = np.full((channels, rows * (height + padding) + padding, nrow * (width + padding) + padding),
-                   pad_value, dtype=np.uint8)  # [C, H_grid, W_grid]
+    grid = np.full(
+        (channels, rows * (height + padding) + padding, nrow * (width + padding) + padding), pad_value, dtype=np.uint8
+    )  # [C, H_grid, W_grid]
     for index in range(count):
         top = padding + (index // nrow) * (height + padding)
         left = padding + (index % nrow) * (width + padding)
-        grid[:, top:top + height, left:left + width] = images[index]
+        grid[:, top : top + height, left : left + width] = images[index]
     return grid
 
 
@@ -109,8 +111,9 @@ def save_gif(frames: Sequence[np.ndarray | Image.Image], path: str | os.PathLike
     duration_ms = max(20, round(1000 / fps))  # browsers treat delays under 20 ms as 100 ms
 
     def write(file):
-        pil_frames[0].save(file, format="GIF", save_all=True, append_images=pil_frames[1:],
-                           duration=duration_ms, loop=0)
+        pil_frames[0].save(
+            file, format="GIF", save_all=True, append_images=pil_frames[1:], duration=duration_ms, loop=0
+        )
 
     return _write_atomically(Path(path), write)
 

@@ -5,6 +5,7 @@ os.write of the complete line, rolled back if the write came up short) and start
 after a torn tail; every reader goes through `read_records`, which skips such lines with a
 warning instead of failing at every later sample grid, also after resume.
 """
+
 from __future__ import annotations
 
 import errno
@@ -74,6 +75,9 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
     if bad and (str(path), len(bad)) not in _warned:
         _warned.add((str(path), len(bad)))
         where = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
-        print(f"warning: {path}: skipped {len(bad)} incomplete line(s) (line {where}), "
-              "probably cut short by a crash or a full disk", file=sys.stderr)
+        print(
+            f"warning: {path}: skipped {len(bad)} incomplete line(s) (line {where}), "
+            "probably cut short by a crash or a full disk",
+            file=sys.stderr,
+        )
     return records

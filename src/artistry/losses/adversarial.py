@@ -12,6 +12,7 @@ shared by all of them here.
 | wgan-gp | Gulrajani et al.       | Adam 1e-4, (0, 0.9)        | 5        | layer norm only  | GP lambda = 10  |
 | hinge   | Miyato et al. (SNGAN)  | Adam 2e-4, (0, 0.9)        | 5        | spectral norm    | -               |
 """
+
 from __future__ import annotations
 
 import torch
@@ -51,8 +52,9 @@ class AdversarialLoss(Loss):
     and set their recipe: `defaults()`, `n_critic_default`, `allows_batch_norm`,
     `default_d_norm`, `spectral`, `clip_default`, `gp_default`.
     """
-    clip_default: float | None = None   # WGAN weight clipping bound
-    gp_default: float = 0.0             # WGAN-GP penalty weight
+
+    clip_default: float | None = None  # WGAN weight clipping bound
+    gp_default: float = 0.0  # WGAN-GP penalty weight
     uses_label_smoothing = False
 
     @classmethod
@@ -68,8 +70,7 @@ class AdversarialLoss(Loss):
     def check(cls, cfg: Config) -> None:
         super().check(cfg)
         if cfg.loss.label_smoothing and not cls.uses_label_smoothing:
-            raise ConfigError(f"--label-smoothing: only the bce loss uses label smoothing, "
-                              f"not '{cls.registry_name}'")
+            raise ConfigError(f"--label-smoothing: only the bce loss uses label smoothing, not '{cls.registry_name}'")
 
     # --- what a subclass defines ---------------------------------------------------------------
     def critic_objective(self, d_real: Tensor, d_fake: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -119,8 +120,10 @@ class AdversarialLoss(Loss):
             return _with_auxiliary(model, real, loss, logs)
 
         after = (lambda model: clip_weights_(model, clip)) if clip else None
-        return [Phase("D", "D", critic, repeats=self.n_critic, after_step=after),
-                Phase("G", "G", generator, uses_real=False)]
+        return [
+            Phase("D", "D", critic, repeats=self.n_critic, after_step=after),
+            Phase("G", "G", generator, uses_real=False),
+        ]
 
 
 @LOSSES.register("bce")
@@ -129,6 +132,7 @@ class NonSaturatingLoss(AdversarialLoss):
 
     Optional one-sided label smoothing (Salimans et al. 2016): real targets become 1 - s.
     """
+
     uses_label_smoothing = True
 
     @classmethod
@@ -139,8 +143,7 @@ class NonSaturatingLoss(AdversarialLoss):
         smooth = self.cfg.loss.label_smoothing
         loss_real = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 1.0 - smooth))
         loss_fake = F.softplus(d_fake).mean()  # BCE against 0
-        return loss_real + loss_fake, {"D_real": torch.sigmoid(d_real).mean(),
-                                       "D_fake": torch.sigmoid(d_fake).mean()}
+        return loss_real + loss_fake, {"D_real": torch.sigmoid(d_real).mean(), "D_fake": torch.sigmoid(d_fake).mean()}
 
     def generator_objective(self, d_fake):
         return F.softplus(-d_fake).mean()  # -log sigmoid(D(G(z)))
@@ -153,11 +156,13 @@ class _WassersteinObjective(AdversarialLoss):
     def check(cls, cfg: Config) -> None:
         super().check(cfg)
         if cfg.train.ada_target:  # a critic's output has no zero point, so sign(D(real)) means nothing
-            raise ConfigError(f"--ada-target: the adaptive augmentation reads the sign of D's output, which "
-                              f"a Wasserstein critic does not have; use --ada-target 0 with --loss {cls.registry_name}")
+            raise ConfigError(
+                f"--ada-target: the adaptive augmentation reads the sign of D's output, which "
+                f"a Wasserstein critic does not have; use --ada-target 0 with --loss {cls.registry_name}"
+            )
 
     def critic_objective(self, d_real, d_fake):
-        w = d_real.mean() - d_fake.mean()   # the critic's Wasserstein-1 estimate
+        w = d_real.mean() - d_fake.mean()  # the critic's Wasserstein-1 estimate
         return -w, {"wdist": w}
 
     def generator_objective(self, d_fake):
@@ -170,6 +175,7 @@ class WassersteinLoss(_WassersteinObjective):
 
     The paper keeps DCGAN's batch-normalised critic; only the sigmoid goes.
     """
+
     n_critic_default = 5
     clip_default = 0.01
 
@@ -183,6 +189,7 @@ class WassersteinGPLoss(_WassersteinObjective):
     """WGAN-GP (Gulrajani et al. 2017): gradient penalty 10 on interpolates, Adam 1e-4 (0, 0.9),
     n_critic = 5. The penalty is per sample, so the critic may not use batch norm (layer norm).
     """
+
     n_critic_default = 5
     gp_default = 10.0
     allows_batch_norm = False
@@ -198,6 +205,7 @@ class HingeLoss(AdversarialLoss):
     """Hinge loss with a spectrally normalised critic (Miyato et al. 2018, SNGAN's ResNet recipe):
     Adam 2e-4 (0, 0.9), n_critic = 5, no batch norm in the critic by default.
     """
+
     n_critic_default = 5
     default_d_norm = "none"
     spectral = True

@@ -2,10 +2,11 @@
 
 The trainer runs `phases()` in order and never asks which loss it holds.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -32,6 +33,7 @@ class Phase:
     the last one drawn (for auxiliary losses). `after_step` runs after each
     optimizer step (e.g. weight clipping).
     """
+
     name: str
     optimizer: str
     compute: LossFn
@@ -42,6 +44,7 @@ class Phase:
 
 class Loss:
     """Base class; subclasses set the class attributes and implement `phases`."""
+
     needs_critic = True
     n_critic_default = 1
     allows_batch_norm = True
@@ -55,8 +58,9 @@ class Loss:
     def check(cls, cfg: Config) -> None:
         norm = cfg.model.d_norm
         if norm == "batch" and not cls.allows_batch_norm:
-            raise ConfigError(f"--d-norm: loss '{cls.registry_name}' does not allow batch norm in the critic; "
-                              "use layer or none")
+            raise ConfigError(
+                f"--d-norm: loss '{cls.registry_name}' does not allow batch norm in the critic; use layer or none"
+            )
 
     @classmethod
     def resolve(cls, cfg: Config) -> None:
@@ -86,8 +90,13 @@ class Loss:
 
     def critic_spec(self) -> CriticSpec:
         m = self.cfg.model
-        return CriticSpec(norm=m.d_norm or self.default_d_norm, spectral=self.spectral,
-                          mbstd=m.mbstd, mbdisc=m.mbdisc, pack=self.cfg.loss.pack)
+        return CriticSpec(
+            norm=m.d_norm or self.default_d_norm,
+            spectral=self.spectral,
+            mbstd=m.mbstd,
+            mbdisc=m.mbdisc,
+            pack=self.cfg.loss.pack,
+        )
 
     @property
     def n_critic(self) -> int:

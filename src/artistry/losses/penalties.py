@@ -6,6 +6,7 @@ Each works with any critic loss and any model family (it only uses `model.discri
 and `--fm` combine freely with `--loss`.
 The double-backward penalties run in fp32 even when the trainer runs bf16 autocast.
 """
+
 from __future__ import annotations
 
 import contextlib

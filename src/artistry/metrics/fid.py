@@ -1,4 +1,5 @@
 """Fréchet Inception Distance: the Fréchet distance between two Gaussians fitted to features."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,9 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
-        raise DataError(f"statistics do not match: means {mu1.shape} vs {mu2.shape}, "
-                        f"covariances {sigma1.shape} vs {sigma2.shape}")
+        raise DataError(
+            f"statistics do not match: means {mu1.shape} vs {mu2.shape}, covariances {sigma1.shape} vs {sigma2.shape}"
+        )
     root1 = _psd_sqrt(sigma1)
     inner = root1 @ sigma2 @ root1
     eigenvalues = np.linalg.eigvalsh((inner + inner.T) / 2)  # symmetrise away rounding

@@ -3,6 +3,7 @@
 Unlike FID it has no bias that depends on the number of images, which makes it the metric to
 trust on small datasets. Subset sizes and counts follow StyleGAN3 / clean-fid (1000, 100).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,13 @@ def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (x @ y.T / x.shape[1] + 1) ** 3
 
 
-def kernel_inception_distance(real: np.ndarray, fake: np.ndarray, n_subsets: int = DEFAULT_SUBSETS,
-                              subset_size: int = DEFAULT_SUBSET_SIZE, seed: int = 0) -> tuple[float, float]:
+def kernel_inception_distance(
+    real: np.ndarray,
+    fake: np.ndarray,
+    n_subsets: int = DEFAULT_SUBSETS,
+    subset_size: int = DEFAULT_SUBSET_SIZE,
+    seed: int = 0,
+) -> tuple[float, float]:
     """KID as (mean, standard deviation) of the unbiased MMD^2 over random subsets.
 
     Each subset draws m = min(subset_size, N, M) rows from each side without replacement. The
@@ -39,10 +45,12 @@ def kernel_inception_distance(real: np.ndarray, fake: np.ndarray, n_subsets: int
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     m = min(subset_size, len(real), len(fake))
     if m < 2 or real.shape[1:] != fake.shape[1:]:
-        raise DataError(f"KID needs at least 2 images per side with equal feature sizes, "
-                        f"got {list(real.shape)} and {list(fake.shape)}")
+        raise DataError(
+            f"KID needs at least 2 images per side with equal feature sizes, "
+            f"got {list(real.shape)} and {list(fake.shape)}"
+        )
     n_real, n_fake = len(real), len(fake)
-    precompute = n_real ** 2 + n_fake ** 2 + n_real * n_fake <= MAX_KERNEL_ENTRIES
+    precompute = n_real**2 + n_fake**2 + n_real * n_fake <= MAX_KERNEL_ENTRIES
     if precompute:
         k_rr = polynomial_kernel(real, real)  # [N, N]
         k_ff = polynomial_kernel(fake, fake)  # [M, M]

@@ -8,6 +8,7 @@ training, from each training image to its nearest *other* training image). A mod
 generalises like fresh real data gets about `percentile`% of its samples flagged; much more means
 it reproduces training images.
 """
+
 from __future__ import annotations
 
 import math
@@ -62,23 +63,37 @@ class MemorizationResult:
             "inception_cosine": _measure_summary(self.cosine.distance, self.cosine_threshold),
             "pixel_rms": _measure_summary(self.pixel.distance, self.pixel_threshold),
             "closest_pairs": [
-                {"generated": int(j), "train": int(self.cosine.index[j]),
-                 "cosine_distance": float(self.cosine.distance[j]),
-                 "pixel_nearest_train": int(self.pixel.index[j]), "pixel_rms": float(self.pixel.distance[j])}
+                {
+                    "generated": int(j),
+                    "train": int(self.cosine.index[j]),
+                    "cosine_distance": float(self.cosine.distance[j]),
+                    "pixel_nearest_train": int(self.pixel.index[j]),
+                    "pixel_rms": float(self.pixel.distance[j]),
+                }
                 for j in self.closest(n_closest)
             ],
         }
 
 
 def _measure_summary(distance: np.ndarray, threshold: float) -> dict:
-    return {"threshold": float(threshold), "share_flagged": float((distance < threshold).mean()),
-            "min": float(distance.min()), "median": float(np.median(distance))}
+    return {
+        "threshold": float(threshold),
+        "share_flagged": float((distance < threshold).mean()),
+        "min": float(distance.min()),
+        "median": float(np.median(distance)),
+    }
 
 
-def check_memorization(gen_features: np.ndarray, gen_images: np.ndarray, train_features: np.ndarray,
-                       train_images: np.ndarray, held_out_features: np.ndarray | None = None,
-                       held_out_images: np.ndarray | None = None, percentile: float = DEFAULT_PERCENTILE,
-                       seed: int = 0) -> MemorizationResult:
+def check_memorization(
+    gen_features: np.ndarray,
+    gen_images: np.ndarray,
+    train_features: np.ndarray,
+    train_images: np.ndarray,
+    held_out_features: np.ndarray | None = None,
+    held_out_images: np.ndarray | None = None,
+    percentile: float = DEFAULT_PERCENTILE,
+    seed: int = 0,
+) -> MemorizationResult:
     """Nearest training image of every generated image, and thresholds from real images.
 
     Args:
@@ -92,8 +107,10 @@ def check_memorization(gen_features: np.ndarray, gen_images: np.ndarray, train_f
         seed: picks the calibration subset when there are more than MAX_CALIBRATION real images.
     """
     if gen_images.shape[1:] != train_images.shape[1:]:
-        raise DataError(f"generated images {list(gen_images.shape[1:])} and training images "
-                        f"{list(train_images.shape[1:])} must have the same size for the memorisation check")
+        raise DataError(
+            f"generated images {list(gen_images.shape[1:])} and training images "
+            f"{list(train_images.shape[1:])} must have the same size for the memorisation check"
+        )
     rng = np.random.default_rng(seed)
     if held_out_features is not None and held_out_images is not None:
         pick = _subset(len(held_out_features), rng)
@@ -110,7 +127,9 @@ def check_memorization(gen_features: np.ndarray, gen_images: np.ndarray, train_f
         pixel=pixel_nearest(gen_images, train_images),
         cosine_threshold=float(np.percentile(real_cos, percentile)),
         pixel_threshold=float(np.percentile(real_pix, percentile)),
-        percentile=percentile, calibration=calibration)
+        percentile=percentile,
+        calibration=calibration,
+    )
 
 
 def _subset(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -154,29 +173,35 @@ def pixel_nearest(queries: np.ndarray, reference: np.ndarray, query_index: np.nd
     best = np.full(len(q_flat), np.inf, np.float32)
     index = np.zeros(len(q_flat), np.int64)
     for r0 in range(0, len(r_flat), PIXEL_BLOCK):
-        r = r_flat[r0:r0 + PIXEL_BLOCK].astype(np.float32) / 255  # [b, P]
+        r = r_flat[r0 : r0 + PIXEL_BLOCK].astype(np.float32) / 255  # [b, P]
         r_sq = (r * r).sum(1)
         for q0 in range(0, len(q_flat), PIXEL_BLOCK):
-            q = q_flat[q0:q0 + PIXEL_BLOCK].astype(np.float32) / 255
+            q = q_flat[q0 : q0 + PIXEL_BLOCK].astype(np.float32) / 255
             squared = (q * q).sum(1)[:, None] + r_sq[None, :] - 2 * q @ r.T  # [a, b]
             if query_index is not None:
-                own = query_index[q0:q0 + len(q)] - r0
+                own = query_index[q0 : q0 + len(q)] - r0
                 rows = np.flatnonzero((own >= 0) & (own < len(r)))
                 squared[rows, own[rows]] = np.inf
             block_best = squared.argmin(axis=1)
             value = squared[np.arange(len(q)), block_best]
-            better = value < best[q0:q0 + len(q)]
-            best[q0:q0 + len(q)][better] = value[better]
-            index[q0:q0 + len(q)][better] = r0 + block_best[better]
+            better = value < best[q0 : q0 + len(q)]
+            best[q0 : q0 + len(q)][better] = value[better]
+            index[q0 : q0 + len(q)][better] = r0 + block_best[better]
     distance = np.empty(len(q_flat))
     for q0 in range(0, len(q_flat), PIXEL_BLOCK):
-        diff = q_flat[q0:q0 + PIXEL_BLOCK].astype(np.float32) - r_flat[index[q0:q0 + PIXEL_BLOCK]]  # exact
-        distance[q0:q0 + len(diff)] = np.sqrt((diff.astype(np.float64) ** 2).mean(axis=1)) / 255
+        diff = q_flat[q0 : q0 + PIXEL_BLOCK].astype(np.float32) - r_flat[index[q0 : q0 + PIXEL_BLOCK]]  # exact
+        distance[q0 : q0 + len(diff)] = np.sqrt((diff.astype(np.float64) ** 2).mean(axis=1)) / 255
     return Nearest(index, distance)
 
 
-def save_pairs_sheet(result: MemorizationResult, gen_images: np.ndarray, train_images: np.ndarray,
-                     path: str | os.PathLike, n_pairs: int = 16, pairs_per_row: int = 4) -> None:
+def save_pairs_sheet(
+    result: MemorizationResult,
+    gen_images: np.ndarray,
+    train_images: np.ndarray,
+    path: str | os.PathLike,
+    n_pairs: int = 16,
+    pairs_per_row: int = 4,
+) -> None:
     """PNG of the closest (generated | nearest training image) pairs, closest first, row by row.
 
     Args:

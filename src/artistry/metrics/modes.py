@@ -16,6 +16,7 @@ the KL is the same formula with K = 1000. These match PacGAN's `MetricLogger` (2
 
 Only numpy: the benchmark and the tests import this without building any network.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,11 +71,11 @@ def reverse_kl(counts: np.ndarray) -> float:
 
 @dataclass
 class ModeScore:
-    modes: int                  # modes captured
-    n_modes: int                # modes in the target
-    high_quality: float         # fraction of samples that are high quality (0..1)
-    reverse_kl: float           # KL(mode histogram of high-quality samples || uniform)
-    counts: list[int]           # high-quality samples per mode
+    modes: int  # modes captured
+    n_modes: int  # modes in the target
+    high_quality: float  # fraction of samples that are high quality (0..1)
+    reverse_kl: float  # KL(mode histogram of high-quality samples || uniform)
+    counts: list[int]  # high-quality samples per mode
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,13 +84,17 @@ class ModeScore:
 def score_2d(samples: np.ndarray, means: np.ndarray, sigma: float, hq_stds: float = HQ_STDS) -> ModeScore:
     """Score 2-D samples [N, 2] against isotropic Gaussian modes (means [K, 2], std sigma)."""
     x = np.asarray(samples, dtype=np.float64).reshape(-1, 2)
-    d2 = ((x[:, None, :] - means[None, :, :]) ** 2).sum(-1)        # [N, K]
-    nearest = d2.argmin(axis=1)                                     # [N]
+    d2 = ((x[:, None, :] - means[None, :, :]) ** 2).sum(-1)  # [N, K]
+    nearest = d2.argmin(axis=1)  # [N]
     hq = np.sqrt(d2[np.arange(len(x)), nearest]) < hq_stds * sigma  # [N]
     counts = np.bincount(nearest[hq], minlength=len(means))
-    return ModeScore(modes=int((counts > 0).sum()), n_modes=len(means),
-                     high_quality=float(hq.mean()) if len(x) else 0.0,
-                     reverse_kl=reverse_kl(counts), counts=counts.tolist())
+    return ModeScore(
+        modes=int((counts > 0).sum()),
+        n_modes=len(means),
+        high_quality=float(hq.mean()) if len(x) else 0.0,
+        reverse_kl=reverse_kl(counts),
+        counts=counts.tolist(),
+    )
 
 
 def score_mixture(samples: np.ndarray, name: str) -> ModeScore:
@@ -105,9 +110,14 @@ def score_stacked(digits: np.ndarray, n_classes: int = 10) -> ModeScore:
     """
     d = np.asarray(digits, dtype=np.int64).reshape(-1, 3)
     mode = (d[:, 0] * n_classes + d[:, 1]) * n_classes + d[:, 2]
-    counts = np.bincount(mode, minlength=n_classes ** 3)
-    return ModeScore(modes=int((counts > 0).sum()), n_modes=n_classes ** 3, high_quality=1.0,
-                     reverse_kl=reverse_kl(counts), counts=counts.tolist())
+    counts = np.bincount(mode, minlength=n_classes**3)
+    return ModeScore(
+        modes=int((counts > 0).sum()),
+        n_modes=n_classes**3,
+        high_quality=1.0,
+        reverse_kl=reverse_kl(counts),
+        counts=counts.tolist(),
+    )
 
 
 def digit_frequencies(counts, n_classes: int = 10) -> np.ndarray:

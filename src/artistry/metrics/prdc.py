@@ -11,6 +11,7 @@ of a ball the distance to the point's k-th nearest neighbour in the same set:
 The papers used VGG16 features for precision/recall; we use the same Inception pool3 features
 as FID, so values are comparable within this project, not to the papers' tables.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -4,6 +4,7 @@
 eval/<name>.json and eval/<name>.md. Every report carries the image counts, the protocol and
 the network, so numbers from different settings are never silently compared.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,9 @@ class ImageSet:
     source: str = ""
 
 
-def cached_real_features(real: ImageSet, protocol: str, extractor: InceptionFeatures,
-                         cache: RealFeatureCache, dataset_key: str | None = None) -> tuple[ImageSet, bool]:
+def cached_real_features(
+    real: ImageSet, protocol: str, extractor: InceptionFeatures, cache: RealFeatureCache, dataset_key: str | None = None
+) -> tuple[ImageSet, bool]:
     """`real` with its features filled from the cache (or computed once and cached).
 
     Args:
@@ -54,16 +56,26 @@ def cached_real_features(real: ImageSet, protocol: str, extractor: InceptionFeat
         (image set with features, True if they came from the cache).
     """
     key = dataset_key or images_key(real.images)
-    feature_set, hit = cache.get(key, protocol, resolution_of(real.images),
-                                 lambda: extractor.extract(real.images, protocol), n=len(real.images))
+    feature_set, hit = cache.get(
+        key, protocol, resolution_of(real.images), lambda: extractor.extract(real.images, protocol), n=len(real.images)
+    )
     return ImageSet(real.images, feature_set.features, real.source or key), hit
 
 
-def compute_report(generated: np.ndarray, real: ImageSet, *, train: ImageSet | None = None,
-                   held_out: ImageSet | None = None, protocol: str = "legacy",
-                   extractor: InceptionFeatures | None = None, kid_subsets: int = DEFAULT_SUBSETS,
-                   kid_subset_size: int = DEFAULT_SUBSET_SIZE, percentile: float = DEFAULT_PERCENTILE,
-                   sheet_path: str | os.PathLike | None = None, seed: int = 0) -> dict:
+def compute_report(
+    generated: np.ndarray,
+    real: ImageSet,
+    *,
+    train: ImageSet | None = None,
+    held_out: ImageSet | None = None,
+    protocol: str = "legacy",
+    extractor: InceptionFeatures | None = None,
+    kid_subsets: int = DEFAULT_SUBSETS,
+    kid_subset_size: int = DEFAULT_SUBSET_SIZE,
+    percentile: float = DEFAULT_PERCENTILE,
+    sheet_path: str | os.PathLike | None = None,
+    seed: int = 0,
+) -> dict:
     """Every metric for generated images against real ones.
 
     Args:
@@ -91,9 +103,16 @@ def compute_report(generated: np.ndarray, real: ImageSet, *, train: ImageSet | N
 
     tic = time.perf_counter()
     kid_mean, kid_std = kernel_inception_distance(real.features, gen_features, kid_subsets, kid_subset_size, seed)
-    memo = check_memorization(gen_features, generated, train.features, train.images,
-                              held_out.features if held_out else None, held_out.images if held_out else None,
-                              percentile=percentile, seed=seed)
+    memo = check_memorization(
+        gen_features,
+        generated,
+        train.features,
+        train.images,
+        held_out.features if held_out else None,
+        held_out.images if held_out else None,
+        percentile=percentile,
+        seed=seed,
+    )
     report = {
         "format": REPORT_FORMAT,
         "protocol": protocol,
@@ -103,8 +122,12 @@ def compute_report(generated: np.ndarray, real: ImageSet, *, train: ImageSet | N
         "resolution": resolution_of(generated),
         "real_source": real.source,
         "fid": fid_from_features(real.features, gen_features),
-        "kid": {"mean": kid_mean, "std": kid_std, "subsets": kid_subsets,
-                "subset_size": min(kid_subset_size, len(real.features), len(generated))},
+        "kid": {
+            "mean": kid_mean,
+            "std": kid_std,
+            "subsets": kid_subsets,
+            "subset_size": min(kid_subset_size, len(real.features), len(generated)),
+        },
         **prdc(real.features, gen_features),
         "prdc_k": {"precision_recall": PR_K, "density_coverage": DC_K},
         "memorization": memo.summary(),
@@ -138,21 +161,27 @@ def report_markdown(report: dict) -> str:
     memo = report["memorization"]
     title = f"Evaluation at step {report['step']}" if "step" in report else "Evaluation"
     lines = [
-        f"# {title}", "",
+        f"# {title}",
+        "",
         f"- generated images: {report['n_generated']} ({report['resolution']})",
         f"- real images: {report['n_real']}" + (f" from {report['real_source']}" if report.get("real_source") else ""),
-        f"- protocol: {report['protocol']} ({report['network']})", "",
-        "| metric | value |", "|---|---|",
+        f"- protocol: {report['protocol']} ({report['network']})",
+        "",
+        "| metric | value |",
+        "|---|---|",
         f"| FID | {report['fid']:.3f} |",
         f"| KID (×10³) | {report['kid']['mean'] * 1e3:.3f} ± {report['kid']['std'] * 1e3:.3f} "
         f"({report['kid']['subsets']} subsets of {report['kid']['subset_size']}) |",
     ]
     lines += [f"| {key} | {report[key]:.3f} |" for key in ("precision", "recall", "density", "coverage")]
     lines += [
-        "", "## Memorisation", "",
+        "",
+        "## Memorisation",
+        "",
         f"{memo['share_flagged']:.1%} of generated images are closer to a training image than "
         f"{memo['percentile']:g}% of real images are (expected about {memo['expected_share_if_not_memorising']:.0%} "
-        f"for a model that does not copy). Calibrated on {memo['calibration']}.", "",
+        f"for a model that does not copy). Calibrated on {memo['calibration']}.",
+        "",
         f"- Inception cosine distance: threshold {memo['inception_cosine']['threshold']:.4f}, "
         f"flagged {memo['inception_cosine']['share_flagged']:.1%}",
         f"- pixel RMS distance: threshold {memo['pixel_rms']['threshold']:.4f}, "

@@ -10,21 +10,22 @@ Real-image features are cached under <cache root>/eval/, one file per dataset ke
 resolution, so evaluating a run again only costs the generated side. Files are written
 atomically; a file that cannot be read, or whose metadata does not match, is recomputed.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..errors import ArtistryError, ConfigError, DataError
+from ..io.atomic import write_atomic
 from .features import FEATURE_DIM, NETWORK_NAME, read_image_folder
 from .fid import feature_stats
-from ..io.atomic import write_atomic
 
 STATS_FORMAT = 1  # bump when the file layout or the feature pipeline changes: old caches recompute
 
@@ -48,11 +49,11 @@ class FeatureSet:
 
 
 def resolution_of(images) -> str:
-    """"HxW" when every image [C, H, W] has the same size, else "mixed"."""
+    """ "HxW" when every image [C, H, W] has the same size, else "mixed"."""
     sizes = {tuple(img.shape[-2:]) for img in images}
     if len(sizes) != 1:
         return "mixed"
-    (height, width), = sizes
+    ((height, width),) = sizes
     return f"{height}x{width}"
 
 
@@ -65,10 +66,18 @@ def images_key(images: np.ndarray) -> str:
 
 def save_feature_set(path: str | os.PathLike, feature_set: FeatureSet) -> Path:
     """Write a stats file atomically (temp file in the same folder, fsync, os.replace)."""
-    return write_atomic(path, lambda file: np.savez(
-        file, format=STATS_FORMAT, network=NETWORK_NAME, protocol=feature_set.protocol,
-        resolution=feature_set.resolution, source=feature_set.source,
-        features=feature_set.features.astype(np.float32)))  # the network's own precision
+    return write_atomic(
+        path,
+        lambda file: np.savez(
+            file,
+            format=STATS_FORMAT,
+            network=NETWORK_NAME,
+            protocol=feature_set.protocol,
+            resolution=feature_set.resolution,
+            source=feature_set.source,
+            features=feature_set.features.astype(np.float32),
+        ),
+    )  # the network's own precision
 
 
 def load_feature_set(path: str | os.PathLike) -> FeatureSet:
@@ -97,14 +106,16 @@ class RealFeatureCache:
     def __init__(self, cache_dir: str | os.PathLike | None = None):
         if cache_dir is None:
             from ..data.cache import default_cache_dir
+
             cache_dir = default_cache_dir() / "eval"
         self.cache_dir = Path(cache_dir)
 
     def path(self, dataset_key: str, protocol: str, resolution: str) -> Path:
         return self.cache_dir / f"real-{dataset_key[:16]}-{protocol}-{resolution}.npz"
 
-    def get(self, dataset_key: str, protocol: str, resolution: str,
-            compute: Callable[[], np.ndarray], n: int | None = None) -> tuple[FeatureSet, bool]:
+    def get(
+        self, dataset_key: str, protocol: str, resolution: str, compute: Callable[[], np.ndarray], n: int | None = None
+    ) -> tuple[FeatureSet, bool]:
         """Cached features, or `compute()` them ([N, 2048]) and store them.
 
         Args:
@@ -140,11 +151,14 @@ def feature_set_for(path: str | os.PathLike, protocol: str, extractor, progress=
     if path.is_file():
         feature_set = load_feature_set(path)
         if feature_set.protocol != protocol:
-            raise ConfigError(f"{path} holds features made with --protocol {feature_set.protocol}, "
-                              f"not {protocol}; numbers from different protocols are not comparable")
+            raise ConfigError(
+                f"{path} holds features made with --protocol {feature_set.protocol}, "
+                f"not {protocol}; numbers from different protocols are not comparable"
+            )
         return feature_set
     if not path.exists():
         raise DataError(f"{path} does not exist (expected a folder of images or a stats .npz)")
     images = read_image_folder(path)
-    return FeatureSet(extractor.extract(images, protocol, progress=progress), protocol,
-                      resolution_of(images), source=str(path))
+    return FeatureSet(
+        extractor.extract(images, protocol, progress=progress), protocol, resolution_of(images), source=str(path)
+    )

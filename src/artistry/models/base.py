@@ -1,4 +1,5 @@
 """What every model family provides to the trainer, the losses and generation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,10 +14,11 @@ from ..distributed import rows
 @dataclass(frozen=True)
 class CriticSpec:
     """What the loss allows inside the discriminator/critic."""
-    norm: str = "batch"       # batch | layer | none
+
+    norm: str = "batch"  # batch | layer | none
     spectral: bool = False
     mbstd: bool = False
-    mbdisc: int = 0           # minibatch discrimination kernels (0 = off)
+    mbdisc: int = 0  # minibatch discrimination kernels (0 = off)
     pack: int = 1
 
 
@@ -46,12 +48,13 @@ class GenerativeModel(nn.Module):
         """Reject configs this family cannot build (raise ConfigError naming the flag)."""
 
     @classmethod
-    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "GenerativeModel":
+    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> GenerativeModel:
         raise NotImplementedError
 
     # --- used by losses -----------------------------------------------------------------------
-    def sample_latents(self, n: int, device: torch.device | str,
-                       generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latents(
+        self, n: int, device: torch.device | str, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         if generator is None:  # a training draw: this rank's rows of the global batch's latents
             return rows(lambda m: torch.randn(m, self.nz, device=device), n)  # [N, nz]
         return torch.randn(n, self.nz, device=device, generator=generator)  # [N, nz]

@@ -4,6 +4,7 @@ It does not sample from noise (`can_sample = False`); a trained run cleans image
 `artistry postprocess --denoise RUN` (or `generate --denoise RUN`). `G` is the denoiser itself,
 image -> image, so EMA, checkpoints and sample grids work unchanged.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,7 +17,7 @@ from ..registry import MODELS
 from .base import CriticSpec, GenerativeModel
 
 PREVIEW_SEED = 1234  # the corruption shown in every sample grid
-PREVIEW_MAX = 16     # triples in a grid
+PREVIEW_MAX = 16  # triples in a grid
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
@@ -34,33 +35,32 @@ class UNetLite(nn.Module):
 
     def __init__(self, channels: int, base: int, depth: int = 3):
         super().__init__()
-        widths = [base * min(2 ** i, 4) for i in range(depth + 1)]  # b, 2b, 4b, 4b
+        widths = [base * min(2**i, 4) for i in range(depth + 1)]  # b, 2b, 4b, 4b
         self.depth = depth
         self.inc = nn.Sequential(*_conv(channels, widths[0]))
         self.down = nn.ModuleList(
             nn.Sequential(*_conv(widths[i], widths[i + 1], stride=2), *_conv(widths[i + 1], widths[i + 1]))
-            for i in range(depth))
-        self.up = nn.ModuleList(
-            nn.ConvTranspose2d(widths[i + 1], widths[i], 4, 2, 1) for i in reversed(range(depth)))
-        self.merge = nn.ModuleList(
-            nn.Sequential(*_conv(2 * widths[i], widths[i])) for i in reversed(range(depth)))
+            for i in range(depth)
+        )
+        self.up = nn.ModuleList(nn.ConvTranspose2d(widths[i + 1], widths[i], 4, 2, 1) for i in reversed(range(depth)))
+        self.merge = nn.ModuleList(nn.Sequential(*_conv(2 * widths[i], widths[i])) for i in reversed(range(depth)))
         self.out = nn.Conv2d(widths[0], channels, 3, 1, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        m = 2 ** self.depth
+        m = 2**self.depth
         ph, pw = (-h) % m, (-w) % m
         xp = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
-        skips = [self.inc(xp)]                     # [N, b, H, W]
+        skips = [self.inc(xp)]  # [N, b, H, W]
         for down in self.down:
-            skips.append(down(skips[-1]))          # [N, w_i, H / 2^i, W / 2^i]
-        y = skips.pop()                            # bottleneck
+            skips.append(down(skips[-1]))  # [N, w_i, H / 2^i, W / 2^i]
+        y = skips.pop()  # bottleneck
         for up, merge in zip(self.up, self.merge):
             y = F.leaky_relu(up(y), 0.2)
             y = merge(torch.cat([y, skips.pop()], dim=1))
-        return (xp + self.out(y))[..., :h, :w]     # residual: noisy + correction
+        return (xp + self.out(y))[..., :h, :w]  # residual: noisy + correction
 
 
 @MODELS.register("dae")
@@ -77,7 +77,7 @@ class DenoisingAutoencoder(GenerativeModel):
             raise ConfigError(f"--loss: the dae family trains with 'denoise', got '{cfg.loss.loss}'")
 
     @classmethod
-    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "DenoisingAutoencoder":
+    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> DenoisingAutoencoder:
         return cls(cfg.data.channels, cfg.data.size, cfg.model.ngf, cfg.loss.noise, nz=cfg.model.nz)
 
     def __init__(self, channels: int, size: int, base: int, noise: str, nz: int = 1):

@@ -3,6 +3,7 @@
 One more block per doubling of resolution; widths are capped at 8x the base width so 256 px
 stays a sensible size.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,7 +23,7 @@ MAX_MULT = 8
 def _widths(size: int, base: int) -> list[int]:
     """Channel widths from the 4x4 stage up to the last hidden stage, e.g. 64px -> [8b,4b,2b,b]."""
     stages = int(math.log2(size)) - 2  # number of 2x up-samplings from 4x4
-    return [base * min(2 ** i, MAX_MULT) for i in reversed(range(stages))]
+    return [base * min(2**i, MAX_MULT) for i in reversed(range(stages))]
 
 
 def _up(cin: int, cout: int, upsample: str) -> list[nn.Module]:
@@ -38,7 +39,10 @@ class DCGANGenerator(nn.Module):
         super().__init__()
         w = _widths(size, ngf)
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(nz, w[0], 4, 1, 0, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU(True)]
+            nn.ConvTranspose2d(nz, w[0], 4, 1, 0, bias=False),
+            nn.BatchNorm2d(w[0]),
+            nn.ReLU(True),
+        ]
         for cin, cout in zip(w[:-1], w[1:]):
             layers += [*_up(cin, cout, upsample), nn.BatchNorm2d(cout), nn.ReLU(True)]
         layers += [*_up(w[-1], channels, upsample), nn.Tanh()]
@@ -55,8 +59,11 @@ class DCGANDiscriminator(nn.Module):
         self.pack = spec.pack
         layers: list[nn.Module] = [nn.Conv2d(channels * spec.pack, w[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for cin, cout in zip(w[:-1], w[1:]):
-            layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=spec.norm == "none"),
-                       critic_norm(spec.norm, cout), nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(cin, cout, 4, 2, 1, bias=spec.norm == "none"),
+                critic_norm(spec.norm, cout),
+                nn.LeakyReLU(0.2, True),
+            ]
         self.features = nn.Sequential(*layers)  # [N, w[-1], 4, 4]
         self.mbstd = MinibatchStd() if spec.mbstd else None
         self.head = nn.Conv2d(w[-1] + int(spec.mbstd), 1, 4, 1, 0)
@@ -89,12 +96,13 @@ class DCGAN(GenerativeModel):
             raise ConfigError("--size: dcgan needs at least 16 px")
 
     @classmethod
-    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "DCGAN":
+    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> DCGAN:
         m, d = cfg.model, cfg.data
         return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.upsample)
 
-    def __init__(self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec,
-                 upsample: str = "transpose"):
+    def __init__(
+        self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec, upsample: str = "transpose"
+    ):
         super().__init__(nz, (channels, size, size))
         self.G = DCGANGenerator(nz, ngf, channels, size, upsample)
         self.D = DCGANDiscriminator(ndf, channels, size, critic)

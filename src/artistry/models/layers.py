@@ -1,4 +1,5 @@
 """Building blocks shared by the model families."""
+
 from __future__ import annotations
 
 import torch
@@ -54,9 +55,9 @@ class MinibatchStd(nn.Module):
         g = min(self.group, n)
         while n % g:
             g -= 1
-        y = x.float().reshape(-1, g, *x.shape[1:])          # [N/G, G, C, H, W]
-        y = (y.var(dim=1, unbiased=False) + 1e-8).sqrt()    # [N/G, C, H, W]
-        y = y.mean(dim=(1, 2, 3)).to(x.dtype)               # [N/G]
+        y = x.float().reshape(-1, g, *x.shape[1:])  # [N/G, G, C, H, W]
+        y = (y.var(dim=1, unbiased=False) + 1e-8).sqrt()  # [N/G, C, H, W]
+        y = y.mean(dim=(1, 2, 3)).to(x.dtype)  # [N/G]
         y = y.repeat_interleave(g).reshape(n, 1, 1, 1).expand(n, 1, h, w)
         return torch.cat([x, y], dim=1)
 
@@ -85,5 +86,5 @@ class MinibatchDiscrimination(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:  # [N, F] -> [N, kernels]
         m = self.T(h.float().flatten(1)).reshape(-1, self.kernels, self.kernel_dim)  # [N, K, C]
-        dist = (m[:, None] - m[None, :]).abs().sum(dim=3)                          # [N, N, K] L1
+        dist = (m[:, None] - m[None, :]).abs().sum(dim=3)  # [N, N, K] L1
         return (torch.exp(-dist).sum(dim=1) - 1.0).to(h.dtype)  # minus each sample's own term

@@ -1,4 +1,5 @@
 """The dense-layer GAN the project's seed scripts started from (Goodfellow et al. style MLPs)."""
+
 from __future__ import annotations
 
 import math
@@ -83,13 +84,25 @@ class MLPGAN(GenerativeModel):
             raise ConfigError("--size: the mlp family goes up to 256 px; use --model fastgan or dcgan above that")
 
     @classmethod
-    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "MLPGAN":
+    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> MLPGAN:
         m, d = cfg.model, cfg.data
-        return cls(m.nz, (d.channels, d.size, d.size), [m.ngf * 4, m.ngf * 8, m.ngf * 16],
-                   [m.ndf * 8, m.ndf * 4], critic or CriticSpec())
+        return cls(
+            m.nz,
+            (d.channels, d.size, d.size),
+            [m.ngf * 4, m.ngf * 8, m.ngf * 16],
+            [m.ndf * 8, m.ndf * 4],
+            critic or CriticSpec(),
+        )
 
-    def __init__(self, nz: int, shape: tuple[int, ...], g_widths: list[int], d_widths: list[int],
-                 critic: CriticSpec, final_tanh: bool = True):
+    def __init__(
+        self,
+        nz: int,
+        shape: tuple[int, ...],
+        g_widths: list[int],
+        d_widths: list[int],
+        critic: CriticSpec,
+        final_tanh: bool = True,
+    ):
         super().__init__(nz, shape)
         self.G = MLPGenerator(nz, g_widths, shape, final_tanh)
         self.D = MLPDiscriminator(shape, d_widths, critic)

@@ -5,6 +5,7 @@ the decoder *is* the DCGAN generator, so `G` (decoder) samples, EMA, generate an
 work exactly as for a GAN. With an adversarial loss (`--loss bce`) the family also builds the
 DCGAN discriminator and hands the ELBO to the loss through `auxiliary_loss` (VAE-GAN).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,7 @@ class ConvEncoder(nn.Module):
         layers: list[nn.Module] = [nn.Conv2d(channels, w[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for cin, cout in zip(w[:-1], w[1:]):
             layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2, True)]
-        self.features = nn.Sequential(*layers)       # [N, w[-1], 4, 4]
+        self.features = nn.Sequential(*layers)  # [N, w[-1], 4, 4]
         self.head = nn.Conv2d(w[-1], 2 * nz, 4, 1, 0)  # [N, 2 nz, 1, 1]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,16 +58,27 @@ class ConvVAE(GenerativeModel):
         # Any adversarial loss makes a VAE-GAN: their shared generator phase adds auxiliary_loss.
         loss = cfg.loss.loss
         if loss != "elbo" and not LOSSES.get(loss).needs_critic:
-            raise ConfigError(f"--loss: the vae family trains with 'elbo', or an adversarial loss "
-                              f"such as 'bce' for a VAE-GAN; got '{loss}'")
+            raise ConfigError(
+                f"--loss: the vae family trains with 'elbo', or an adversarial loss "
+                f"such as 'bce' for a VAE-GAN; got '{loss}'"
+            )
 
     @classmethod
-    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> "ConvVAE":
+    def from_config(cls, cfg: Config, critic: CriticSpec | None) -> ConvVAE:
         m, d, lo = cfg.model, cfg.data, cfg.loss
         return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic, beta=lo.beta, kl_warmup=lo.kl_warmup)
 
-    def __init__(self, nz: int, ngf: int, ndf: int, channels: int, size: int,
-                 critic: CriticSpec | None = None, beta: float = 1.0, kl_warmup: int = 0):
+    def __init__(
+        self,
+        nz: int,
+        ngf: int,
+        ndf: int,
+        channels: int,
+        size: int,
+        critic: CriticSpec | None = None,
+        beta: float = 1.0,
+        kl_warmup: int = 0,
+    ):
         super().__init__(nz, (channels, size, size))
         self.encoder = ConvEncoder(nz, ndf, channels, size)
         self.G = DCGANGenerator(nz, ngf, channels, size)

@@ -2,6 +2,7 @@
 `artistry.load(run)`, `LoadedRun.latents / images_from_latents`, `latent.slerp` and
 `postprocess.Pipeline`. One lock serialises the model work, so many requests at once queue up
 instead of fighting over the CPU; loaded runs and recent images are cached."""
+
 from __future__ import annotations
 
 import io
@@ -16,10 +17,10 @@ import numpy as np
 
 from .runinfo import RUN_NAME
 
-MAX_N = 64          # images per generate / ZIP request
-MAX_FRAMES = 64     # frames in a latent walk
+MAX_N = 64  # images per generate / ZIP request
+MAX_FRAMES = 64  # frames in a latent walk
 MAX_SEED = 2**31 - 1
-MAX_UPSCALE = 4     # keeps a 256 px image under 1024 px
+MAX_UPSCALE = 4  # keeps a 256 px image under 1024 px
 POST_STEPS = ("denoise", "bw", "contour", "upscale")
 
 
@@ -127,8 +128,9 @@ class Explorer:
         seed = check_int(seed, "seed", 0, MAX_SEED)
         parse_post(post, self.runs_dir)  # refuse bad steps before taking the lock
         stamp = self._stamp(run)
-        return self._cached(("img", run, stamp, seed, post or ""),
-                            lambda: png_bytes(self._generate_locked(run, seed, post)))
+        return self._cached(
+            ("img", run, stamp, seed, post or ""), lambda: png_bytes(self._generate_locked(run, seed, post))
+        )
 
     def _generate_locked(self, run: str, seed: int, post: str | None) -> np.ndarray:
         pipeline = self._pipeline(post)
@@ -148,6 +150,7 @@ class Explorer:
             za, zb = loaded.latents([a, b]).cpu()
             z = slerp(za, zb, i / (frames - 1))[None]
             return png_bytes(loaded.images_from_latents(z)[0])
+
         return self._cached(("walk", run, self._stamp(run), a, b, frames, i), make)
 
     def zip_bytes(self, run: str, seed: int, n: int, post: str | None = None) -> bytes:

@@ -8,6 +8,7 @@
 - size: request bodies over MAX_BODY bytes are refused with 413;
 - headers: a strict Content-Security-Policy (everything from 'self'; no CDN, no inline script).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -17,8 +18,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 MAX_BODY = 64 * 1024
 COOKIE = "artistry_token"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 
 
 def _host_of(value: str) -> str:
@@ -47,8 +50,9 @@ class Guard:
             query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
             given = query.get("token")
             if given is not None and hmac.compare_digest(given.encode(), self.token.encode()):
-                rest = urlencode([(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1"))
-                                  if k != "token"])
+                rest = urlencode(
+                    [(k, v) for k, v in parse_qsl(scope["query_string"].decode("latin-1")) if k != "token"]
+                )
                 location = scope["path"] + (f"?{rest}" if rest else "")
                 return await _redirect_with_cookie(send, location, self.token)
             if not self._authorised(headers):
@@ -88,30 +92,48 @@ def _limited(receive):
             if seen > MAX_BODY:  # a chunked body without Content-Length
                 raise BodyTooLarge()
         return message
+
     return inner
 
 
 def _with_headers(send):
     async def inner(message):
         if message["type"] == "http.response.start":
-            extra = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                     (b"referrer-policy", b"no-referrer"), (b"x-frame-options", b"DENY")]
+            extra = [
+                (b"content-security-policy", CSP.encode()),
+                (b"x-content-type-options", b"nosniff"),
+                (b"referrer-policy", b"no-referrer"),
+                (b"x-frame-options", b"DENY"),
+            ]
             message = {**message, "headers": list(message.get("headers", [])) + extra}
         await send(message)
+
     return inner
 
 
 async def _plain(send, status: int, text: str) -> None:
     body = text.encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 async def _redirect_with_cookie(send, location: str, token: str) -> None:
     cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
-    await send({"type": "http.response.start", "status": 303,
-                "headers": [(b"location", location.encode("latin-1")), (b"set-cookie", cookie.encode("latin-1")),
-                            (b"content-length", b"0")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 303,
+            "headers": [
+                (b"location", location.encode("latin-1")),
+                (b"set-cookie", cookie.encode("latin-1")),
+                (b"content-length", b"0"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": b""})

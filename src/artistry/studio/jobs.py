@@ -12,6 +12,7 @@ restart of the studio):
 A job whose processes are gone without an exit code was killed (e.g. `kill -9`): it shows as
 failed, and its run can be resumed from its last checkpoint.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,18 +39,19 @@ STOPPED_CODES = (0, -signal.SIGTERM, 130, 143)
 class Job:
     id: str
     name: str
-    kind: str                 # "new" or "resume"
+    kind: str  # "new" or "resume"
     args: list[str]
     created: float
-    run: str | None = None    # run directory name, once known
-    state: str = "queued"     # queued, starting, training, finished, stopped, failed, cancelled
+    run: str | None = None  # run directory name, once known
+    state: str = "queued"  # queued, starting, training, finished, stopped, failed, cancelled
     pid: int | None = None
     exit_code: int | None = None
     log: str = ""
 
     def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("id", "name", "kind", "args", "created", "run", "state",
-                                              "pid", "exit_code")}
+        return {
+            k: getattr(self, k) for k in ("id", "name", "kind", "args", "created", "run", "state", "pid", "exit_code")
+        }
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -67,8 +69,10 @@ def pid_alive(pid: int | None) -> bool:
         try:
             if proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
                 return False
-            return b"artistry" in proc.joinpath("cmdline").read_bytes() or b"runner.py" in \
-                proc.joinpath("cmdline").read_bytes()
+            return (
+                b"artistry" in proc.joinpath("cmdline").read_bytes()
+                or b"runner.py" in proc.joinpath("cmdline").read_bytes()
+            )
         except (OSError, IndexError):
             return False
     return True
@@ -117,9 +121,18 @@ class JobManager:
         with self._lock:
             self.dir.mkdir(parents=True, exist_ok=True)
             job_id = f"{int(time.time() * 1000):013d}-{secrets.token_hex(2)}"
-            _write(self.dir / f"{job_id}.json", {"id": job_id, "kind": kind, "args": list(args), "name": name,
-                                                  "run": run, "runs_dir": str(self.runs_dir),
-                                                  "created": time.time()})
+            _write(
+                self.dir / f"{job_id}.json",
+                {
+                    "id": job_id,
+                    "kind": kind,
+                    "args": list(args),
+                    "name": name,
+                    "run": run,
+                    "runs_dir": str(self.runs_dir),
+                    "created": time.time(),
+                },
+            )
         self.tick()
         return self.get(job_id)
 
@@ -156,8 +169,15 @@ class JobManager:
         req = _read(self.dir / f"{job_id}.json")
         if not req:
             return None
-        job = Job(id=job_id, name=req["name"], kind=req["kind"], args=req["args"], created=req["created"],
-                  run=req.get("run"), log=str(self.dir / f"{job_id}.log"))
+        job = Job(
+            id=job_id,
+            name=req["name"],
+            kind=req["kind"],
+            args=req["args"],
+            created=req["created"],
+            run=req.get("run"),
+            log=str(self.dir / f"{job_id}.log"),
+        )
         launch = _read(self.dir / f"{job_id}.launch")
         info = _read(self.dir / f"{job_id}.run.json") or {}
         stopped = (self.dir / f"{job_id}.stop").exists()
@@ -205,6 +225,7 @@ class JobManager:
         with open(self.dir / ".lock", "w") as f:
             try:
                 import fcntl
+
                 fcntl.flock(f, fcntl.LOCK_EX)
             except ImportError:  # no fcntl (Windows): one studio per runs folder
                 pass
@@ -212,9 +233,15 @@ class JobManager:
 
     def _launch(self, job: Job) -> None:
         env = {**os.environ, **(self.env or {})}
-        child = subprocess.Popen([sys.executable, str(RUNNER), str(self.dir), job.id], env=env,
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL, start_new_session=True, cwd=self.runs_dir)
+        child = subprocess.Popen(
+            [sys.executable, str(RUNNER), str(self.dir), job.id],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=self.runs_dir,
+        )
         self._children[job.id] = child
         _write(self.dir / f"{job.id}.launch", {"runner_pid": child.pid, "at": time.time()})
 
@@ -248,6 +275,7 @@ class JobManager:
                     self.tick()
                 except Exception as e:  # keep scheduling; a bad job file must not stop the queue
                     print(f"studio: job scheduler: {e}", file=sys.stderr)
+
         self._thread = threading.Thread(target=loop, name="studio-jobs", daemon=True)
         self._thread.start()
 

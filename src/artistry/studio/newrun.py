@@ -1,5 +1,6 @@
 """The New-run form: browsing data folders under the allowed roots, and turning the form into
 `artistry train` arguments checked by the CLI's own parser (`--dry-run`, in this process)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -25,6 +26,7 @@ def list_folder(roots: list[Path], root: int, rel: str, max_entries: int = 500) 
     base = inside(roots[root], rel)
     if not base.is_dir():
         from .paths import Refused
+
         raise Refused(404, "no such folder")
     folders, images = [], []
     with os.scandir(base) as it:
@@ -39,9 +41,16 @@ def list_folder(roots: list[Path], root: int, rel: str, max_entries: int = 500) 
                 break
     rel = str(base.relative_to(os.path.realpath(roots[root]))).replace(os.sep, "/")
     rel = "" if rel == "." else rel
-    return {"root": root, "root_path": str(roots[root]), "path": rel, "abs": str(base),
-            "parent": None if not rel else rel.rpartition("/")[0],
-            "folders": folders, "images": len(images), "preview": images[:8]}
+    return {
+        "root": root,
+        "root_path": str(roots[root]),
+        "path": rel,
+        "abs": str(base),
+        "parent": None if not rel else rel.rpartition("/")[0],
+        "folders": folders,
+        "images": len(images),
+        "preview": images[:8],
+    }
 
 
 class FormError(ValueError):
@@ -86,8 +95,20 @@ def train_args(form: dict, roots: list[Path], runs_dir: Path) -> tuple[list[str]
     for flag in extra:
         if flag.split("=")[0] in FORBIDDEN:
             raise FormError(f"more flags: {flag.split('=')[0]} is set by the studio")
-    args = [str(data), "--recipe", recipe, "--size", str(size), BUDGETS[kind], amount_text,
-            *extra, "--name", name, "--runs-dir", str(runs_dir)]
+    args = [
+        str(data),
+        "--recipe",
+        recipe,
+        "--size",
+        str(size),
+        BUDGETS[kind],
+        amount_text,
+        *extra,
+        "--name",
+        name,
+        "--runs-dir",
+        str(runs_dir),
+    ]
     return args, name
 
 

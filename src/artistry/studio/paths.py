@@ -1,4 +1,5 @@
 """Safe file access: a request path may only name a file inside one of the allowed roots."""
+
 from __future__ import annotations
 
 import os

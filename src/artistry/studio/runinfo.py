@@ -3,6 +3,7 @@
 Everything here only reads files the trainer writes (config.json, manifest.json, metrics.jsonl,
 samples/, eval/), so it works for runs started from the command line too.
 """
+
 from __future__ import annotations
 
 import json
@@ -124,11 +125,18 @@ def evaluations(run: Path) -> list[dict]:
         if not r or "fid" not in r:
             continue
         kid = r.get("kid")
-        rows.append({"name": p.stem, "fid": r.get("fid"),
-                     "kid": kid.get("mean") if isinstance(kid, dict) else kid,
-                     "precision": r.get("precision"), "recall": r.get("recall"),
-                     "density": r.get("density"), "coverage": r.get("coverage"),
-                     "n": r.get("n_generated")})
+        rows.append(
+            {
+                "name": p.stem,
+                "fid": r.get("fid"),
+                "kid": kid.get("mean") if isinstance(kid, dict) else kid,
+                "precision": r.get("precision"),
+                "recall": r.get("recall"),
+                "density": r.get("density"),
+                "coverage": r.get("coverage"),
+                "n": r.get("n_generated"),
+            }
+        )
     rows.sort(key=lambda row: (len(row["name"]), row["name"]))
     return rows
 
@@ -157,12 +165,18 @@ def with_budget(cfg: dict, args: list[str]) -> dict:
 def progress(cfg: dict, last: dict | None, n_images: int | None) -> dict:
     """Share of the budget spent, images/s and ETA from the newest metrics record."""
     t = cfg.get("train", {})
-    out: dict[str, Any] = {"step": 0, "images_seen": 0, "img_per_s": None, "fraction": None, "eta_s": None,
-                           "elapsed": 0.0, "budget": budget_text(cfg)}
+    out: dict[str, Any] = {
+        "step": 0,
+        "images_seen": 0,
+        "img_per_s": None,
+        "fraction": None,
+        "eta_s": None,
+        "elapsed": 0.0,
+        "budget": budget_text(cfg),
+    }
     if not last:
         return out
-    out.update(step=last.get("step", 0), images_seen=last.get("images_seen", 0),
-               elapsed=last.get("elapsed", 0.0))
+    out.update(step=last.get("step", 0), images_seen=last.get("images_seen", 0), elapsed=last.get("elapsed", 0.0))
     if "img_per_s" in last:
         out["img_per_s"] = last["img_per_s"]
     parts = []

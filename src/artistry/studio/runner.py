@@ -4,9 +4,11 @@
 
 Reads JOB_ID.json, starts `python -m artistry train ARGS` with its output in JOB_ID.log, and
 records in JOB_ID.run.json the training pid, the run directory once the trainer creates it, and
-finally the exit code, after appending the output to RUN/train.log. It runs in its own session, so it and the training outlive the studio and
-the browser tab. SIGTERM/SIGINT are passed on to the trainer, which saves a checkpoint and exits.
+finally the exit code, after appending the output to RUN/train.log. It runs in its own session,
+so it and the training outlive the studio and the browser tab. SIGTERM/SIGINT are passed on to
+the trainer, which saves a checkpoint and exits.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,6 +46,7 @@ def main(jobs_dir: str, job_id: str) -> int:
         stop.append(signum)
         if child is not None and child.poll() is None:
             child.send_signal(signal.SIGTERM)
+
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
 
@@ -54,8 +57,9 @@ def main(jobs_dir: str, job_id: str) -> int:
     with open(jobs / f"{job_id}.log", "ab") as log:
         log.write(("$ artistry train " + " ".join(req["args"]) + "\n").encode())
         log.flush()
-        child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 cwd=req.get("cwd") or None)
+        child = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=req.get("cwd") or None
+        )
     if stop:  # Stop came while the trainer was being started
         child.send_signal(signal.SIGTERM)
     info = {"pid": child.pid, "runner_pid": os.getpid(), "run": req.get("run"), "started": time.time()}

@@ -1,6 +1,7 @@
 """The studio's routes. Work is done by site (what the routes share), runinfo (reading runs),
 jobs (training processes), newrun (the New-run form), explore (images) and paths (what files
 may be served)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,9 +29,14 @@ from .paths import Refused, existing_file
 from .site import Studio
 
 HERE = Path(__file__).parent
-SORTS = {"name": lambda s: s.name, "images": lambda s: s.images_seen, "updated": lambda s: s.updated,
-         "fid": lambda s: (s.fid is None, s.fid or 0), "kid": lambda s: (s.kid is None, s.kid or 0),
-         "status": lambda s: s.status}
+SORTS = {
+    "name": lambda s: s.name,
+    "images": lambda s: s.images_seen,
+    "updated": lambda s: s.updated,
+    "fid": lambda s: (s.fid is None, s.fid or 0),
+    "kid": lambda s: (s.kid is None, s.kid or 0),
+    "status": lambda s: s.status,
+}
 STATUSES = ("queued", "training", "stopped", "finished", "failed")
 
 
@@ -50,8 +56,15 @@ async def _body(request: Request) -> dict:
     return data
 
 
-def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None, loopback: bool = True,
-               env: dict | None = None, background: bool = True, device: str = "cpu") -> Starlette:
+def create_app(
+    runs_dir: Path,
+    data_roots: list[Path],
+    token: str | None = None,
+    loopback: bool = True,
+    env: dict | None = None,
+    background: bool = True,
+    device: str = "cpu",
+) -> Starlette:
     """The studio as an ASGI app.
 
     Args:
@@ -82,12 +95,22 @@ def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None,
         key = SORTS.get(sort, SORTS["updated"])
         runs.sort(key=key, reverse=sort in ("images", "updated"))
         queue = [j for j in studio.jobs.jobs() if j.state in ("queued", "starting") and not j.run]
-        return page(request, "runs.html", runs=runs, q=q, status=status, sort=sort, statuses=STATUSES,
-                    sorts=list(SORTS), queue=queue)
+        return page(
+            request,
+            "runs.html",
+            runs=runs,
+            q=q,
+            status=status,
+            sort=sort,
+            statuses=STATUSES,
+            sorts=list(SORTS),
+            queue=queue,
+        )
 
     async def new_page(request: Request):
-        return page(request, "new.html", roots=[str(r) for r in studio.data_roots], recipes=newrun.RECIPES,
-                    sizes=newrun.SIZES)
+        return page(
+            request, "new.html", roots=[str(r) for r in studio.data_roots], recipes=newrun.RECIPES, sizes=newrun.SIZES
+        )
 
     async def run_page(request: Request):
         run = request.path_params["run"]
@@ -99,8 +122,7 @@ def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None,
         run = request.path_params["run"]
         s = studio.summary(run)
         denoisers = [r.name for r in studio.reader.all({}) if r.model == "dae"]
-        return page(request, "explore.html", run=s, denoisers=denoisers, kept=studio.explorer.kept(run),
-                    max_n=64)
+        return page(request, "explore.html", run=s, denoisers=denoisers, kept=studio.explorer.kept(run), max_n=64)
 
     async def compare_page(request: Request):
         names = request.query_params.getlist("run")[:8]
@@ -109,16 +131,34 @@ def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None,
         for name in names:
             path = studio.run_path(name)
             evals = runinfo.evaluations(path)
-            chosen.append({"name": name, "family": studio.summary(name).family,
-                           "samples": [[n, f"/files/runs/{name}/samples/{f}"] for n, f in runinfo.samples(path)],
-                           "eval": evals[-1] if evals else None})
+            chosen.append(
+                {
+                    "name": name,
+                    "family": studio.summary(name).family,
+                    "samples": [[n, f"/files/runs/{name}/samples/{f}"] for n, f in runinfo.samples(path)],
+                    "eval": evals[-1] if evals else None,
+                }
+            )
         return page(request, "compare.html", all_runs=all_runs, chosen=chosen, names=names)
 
     # --- runs and jobs -----------------------------------------------------------------------------
     async def api_runs(request: Request):
         runs = studio.reader.all(studio.jobs.statuses())
-        return JSONResponse([{"name": r.name, "family": r.family, "status": r.status, "images_seen": r.images_seen,
-                              "step": r.step, "fid": r.fid, "kid": r.kid, "thumb": r.thumb} for r in runs])
+        return JSONResponse(
+            [
+                {
+                    "name": r.name,
+                    "family": r.family,
+                    "status": r.status,
+                    "images_seen": r.images_seen,
+                    "step": r.step,
+                    "fid": r.fid,
+                    "kid": r.kid,
+                    "thumb": r.thumb,
+                }
+                for r in runs
+            ]
+        )
 
     async def api_state(request: Request):
         return JSONResponse(await run_in_threadpool(studio.state, request.path_params["run"]))
@@ -158,8 +198,10 @@ def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None,
                     return
                 quiet += 1
                 await asyncio.sleep(1.0)
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
 
     async def api_folders(request: Request):
         root = _int_param(request, "root", 0, 0, max(len(studio.data_roots) - 1, 0))
@@ -244,9 +286,15 @@ def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None,
         base = f"/api/runs/{run}/image.png"
         seeds = range(int(seed), int(seed) + int(n))
         p = f"&post={quote(post)}" if post else ""
-        return JSONResponse({"images": [{"seed": s, "url": f"{base}?seed={s}",
-                                         "post_url": f"{base}?seed={s}{p}" if post else None} for s in seeds],
-                             "zip": f"/api/runs/{run}/images.zip?seed={int(seed)}&n={int(n)}{p}"})
+        return JSONResponse(
+            {
+                "images": [
+                    {"seed": s, "url": f"{base}?seed={s}", "post_url": f"{base}?seed={s}{p}" if post else None}
+                    for s in seeds
+                ],
+                "zip": f"/api/runs/{run}/images.zip?seed={int(seed)}&n={int(n)}{p}",
+            }
+        )
 
     async def api_image(request: Request):
         run = request.path_params["run"]
@@ -259,17 +307,22 @@ def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None,
         run = request.path_params["run"]
         studio.run_path(run)
         q = request.query_params
-        data = await run_in_threadpool(studio.explorer.zip_bytes, run, q.get("seed", "0"), q.get("n", "8"),
-                                       q.get("post"))
-        return Response(data, media_type="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{run}-seed{q.get("seed", "0")}.zip"'})
+        data = await run_in_threadpool(
+            studio.explorer.zip_bytes, run, q.get("seed", "0"), q.get("n", "8"), q.get("post")
+        )
+        return Response(
+            data,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{run}-seed{q.get("seed", "0")}.zip"'},
+        )
 
     async def api_walk(request: Request):
         run = request.path_params["run"]
         studio.run_path(run)
         q = request.query_params
-        data = await run_in_threadpool(studio.explorer.walk_frame, run, q.get("a", "0"), q.get("b", "1"),
-                                       q.get("frames", "16"), q.get("i", "0"))
+        data = await run_in_threadpool(
+            studio.explorer.walk_frame, run, q.get("a", "0"), q.get("b", "1"), q.get("frames", "16"), q.get("i", "0")
+        )
         return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
     async def api_keep(request: Request):
@@ -325,27 +378,43 @@ def create_app(runs_dir: Path, data_roots: list[Path], token: str | None = None,
 
     run = "{run:str}"
     routes = [
-        Route("/", runs_page), Route("/new", new_page), Route("/compare", compare_page),
-        Route(f"/runs/{run}", run_page), Route(f"/runs/{run}/explore", explore_page),
-        Route("/api/runs", api_runs), Route("/api/folders", api_folders),
+        Route("/", runs_page),
+        Route("/new", new_page),
+        Route("/compare", compare_page),
+        Route(f"/runs/{run}", run_page),
+        Route(f"/runs/{run}/explore", explore_page),
+        Route("/api/runs", api_runs),
+        Route("/api/folders", api_folders),
         Route("/api/dry-run", api_dry_run, methods=["POST"]),
-        Route("/api/jobs", api_jobs), Route("/api/jobs", api_new_job, methods=["POST"]),
+        Route("/api/jobs", api_jobs),
+        Route("/api/jobs", api_new_job, methods=["POST"]),
         Route("/api/jobs/{job:str}", api_job),
-        Route(f"/api/runs/{run}/state", api_state), Route(f"/api/runs/{run}/metrics", api_metrics),
+        Route(f"/api/runs/{run}/state", api_state),
+        Route(f"/api/runs/{run}/metrics", api_metrics),
         Route(f"/api/runs/{run}/events", api_events),
         Route(f"/api/runs/{run}/stop", api_stop, methods=["POST"]),
         Route(f"/api/runs/{run}/resume", api_resume, methods=["POST"]),
         Route(f"/api/runs/{run}/generate", api_generate, methods=["POST"]),
-        Route(f"/api/runs/{run}/image.png", api_image), Route(f"/api/runs/{run}/images.zip", api_zip),
+        Route(f"/api/runs/{run}/image.png", api_image),
+        Route(f"/api/runs/{run}/images.zip", api_zip),
         Route(f"/api/runs/{run}/walk.png", api_walk),
-        Route(f"/api/runs/{run}/keep", api_keep, methods=["POST"]), Route(f"/api/runs/{run}/kept", api_kept),
-        Route("/files/runs/{path:path}", run_file), Route("/files/data/{root:int}/{path:path}", data_file),
+        Route(f"/api/runs/{run}/keep", api_keep, methods=["POST"]),
+        Route(f"/api/runs/{run}/kept", api_kept),
+        Route("/files/runs/{path:path}", run_file),
+        Route("/files/data/{root:int}/{path:path}", data_file),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    middleware=[Middleware(Guard, token=token, loopback=loopback)],
-                    exception_handlers={HTTPException: http_error, ExploreError: user_error,
-                                        ArtistryError: user_error, BodyTooLarge: too_large})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(Guard, token=token, loopback=loopback)],
+        exception_handlers={
+            HTTPException: http_error,
+            ExploreError: user_error,
+            ArtistryError: user_error,
+            BodyTooLarge: too_large,
+        },
+    )
     app.state.studio = studio
     return app
 

@@ -1,5 +1,6 @@
 """What the studio's routes share: the folders, the job queue, the run reader, the image maker,
 and the Run page's live state assembled from them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,18 +50,24 @@ class Studio:
         collapse = None
         for r in reversed(runinfo.tail_records(path / "metrics.jsonl")):
             if "collapse" in r:
-                collapse = {k: r.get(k) for k in ("step", "images_seen", "collapse", "diversity_d",
-                                                   "diversity_px", "near_dup")}
+                collapse = {
+                    k: r.get(k) for k in ("step", "images_seen", "collapse", "diversity_d", "diversity_px", "near_dup")
+                }
                 break
         has_ckpt = any((path / "checkpoints").glob("step-*.safetensors")) if (path / "checkpoints").is_dir() else False
         return {
-            "run": run, "status": s.status, "family": s.family, "budget": runinfo.budget_text(cfg),
+            "run": run,
+            "status": s.status,
+            "family": s.family,
+            "budget": runinfo.budget_text(cfg),
             "progress": runinfo.progress(cfg, s.extra.get("last"), manifest.get("count")),
             "samples": [{"images_seen": n, "url": f"/files/runs/{run}/samples/{f}"} for n, f in runinfo.samples(path)],
             "timelapse": f"/files/runs/{run}/timelapse.gif" if (path / "timelapse.gif").is_file() else None,
-            "collapse": collapse, "evals": runinfo.evaluations(path),
+            "collapse": collapse,
+            "evals": runinfo.evaluations(path),
             "can_stop": bool(job and job.state in ("queued", "starting", "training")),
             "can_resume": has_ckpt and s.status in ("stopped", "failed", "finished"),
             "can_generate": has_ckpt and s.model != "dae",
-            "job": job.to_dict() if job else None, "log": log_tail(job) if job else "",
+            "job": job.to_dict() if job else None,
+            "log": log_tail(job) if job else "",
         }

@@ -1,4 +1,5 @@
 """TrainState <-> checkpoint file. Restores weights, optimizers, EMA, counters, RNG, loader."""
+
 from __future__ import annotations
 
 import sys
@@ -21,8 +22,9 @@ def save_state(path: Path, state: TrainState, cfg: Config, loader_state: dict[st
     if state.ema is not None:
         for k, v in state.ema.state_dict().items():
             tensors[f"ema.{k}"] = v
-    optim = {name: ckpt.pack_state_dict(f"optim.{name}", opt.state_dict(), tensors)
-             for name, opt in state.optimizers.items()}
+    optim = {
+        name: ckpt.pack_state_dict(f"optim.{name}", opt.state_dict(), tensors) for name, opt in state.optimizers.items()
+    }
     tensors["fixed.z"] = state.fixed_z
     tensors["fixed.real"] = state.fixed_real
     tensors["rng.torch"] = torch.get_rng_state()
@@ -31,8 +33,10 @@ def save_state(path: Path, state: TrainState, cfg: Config, loader_state: dict[st
             tensors[f"rng.cuda.{i}"] = s
     bad = ckpt.non_finite(tensors)
     if bad:  # a NaN run must not push its last good checkpoints out of the kept ones
-        raise NonFiniteError(f"step {state.step}: {len(bad)} tensors are NaN or infinite ({', '.join(bad[:3])}), "
-                             f"so {path.name} was not written; the checkpoints before it in {path.parent} are kept")
+        raise NonFiniteError(
+            f"step {state.step}: {len(bad)} tensors are NaN or infinite ({', '.join(bad[:3])}), "
+            f"so {path.name} was not written; the checkpoints before it in {path.parent} are kept"
+        )
     meta = {
         "artistry_version": __version__,
         "finite": True,
@@ -111,7 +115,10 @@ def _restore_cuda_rng(tensors: dict[str, torch.Tensor], path: Path) -> None:
         return
     gpus = torch.cuda.device_count()
     if len(keys) > gpus:
-        print(f"warning: {path} holds random states for {len(keys)} GPUs and this machine has {gpus}; "
-              f"only the first {gpus} are restored, so the run will not repeat bit for bit", file=sys.stderr)
+        print(
+            f"warning: {path} holds random states for {len(keys)} GPUs and this machine has {gpus}; "
+            f"only the first {gpus} are restored, so the run will not repeat bit for bit",
+            file=sys.stderr,
+        )
     for i, k in enumerate(keys[:gpus]):
         torch.cuda.set_rng_state(tensors[k], i)

@@ -1,4 +1,5 @@
 """Budget-aware schedules: values that depend on how much of the run's budget is spent."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Everything a run needs to continue exactly where it stopped."""
+
 from __future__ import annotations
 
 import copy
@@ -16,12 +17,12 @@ from ..models.base import GenerativeModel
 class TrainState:
     model: GenerativeModel
     optimizers: dict[str, torch.optim.Optimizer]
-    ema: nn.Module | None       # running average of model.G, used for samples and generation
-    fixed_z: torch.Tensor       # [n_samples, nz]: the one noise batch every grid is drawn from
-    fixed_real: torch.Tensor    # [n_samples, C, H, W] in [-1, 1]: for reconstruction previews
+    ema: nn.Module | None  # running average of model.G, used for samples and generation
+    fixed_z: torch.Tensor  # [n_samples, nz]: the one noise batch every grid is drawn from
+    fixed_real: torch.Tensor  # [n_samples, C, H, W] in [-1, 1]: for reconstruction previews
     step: int = 0
     images_seen: int = 0
-    elapsed: float = 0.0        # training seconds, summed over resumes
+    elapsed: float = 0.0  # training seconds, summed over resumes
     extra: dict[str, Any] = field(default_factory=dict)  # callbacks' own JSON-able state
     # [steps skipped in a row, steps skipped in all] since this session started or rolled back,
     # on the device (int64), so the step never waits for the host to count
@@ -63,8 +64,9 @@ def build_optimizers(cfg: Config, model: GenerativeModel) -> dict[str, torch.opt
         if o.optimizer == "rmsprop":
             out[name] = torch.optim.RMSprop(params, lr=lr, foreach=True)
         else:
-            out[name] = torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2),
-                                         fused=fused or None, foreach=None if fused else True)
+            out[name] = torch.optim.Adam(
+                params, lr=lr, betas=(o.beta1, o.beta2), fused=fused or None, foreach=None if fused else True
+            )
     return out
 
 

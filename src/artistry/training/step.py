@@ -4,10 +4,11 @@ The step never waits on the device: logs come back as detached device tensors, a
 writes them (the metrics log, the progress line) turns them into numbers every so often. One
 `float()` per step was one host sync per step, which left a GPU idle between steps.
 """
+
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -55,9 +56,13 @@ def _step_where(opt: torch.optim.Optimizer, ok: torch.Tensor) -> None:
     opt.step()
 
 
-def train_step(state: TrainState, phases: list[Phase], next_batch: Callable[[], torch.Tensor],
-               autocast: Callable[[], contextlib.AbstractContextManager],
-               ema_beta: Callable[[int], float] | None) -> tuple[dict[str, torch.Tensor], int]:
+def train_step(
+    state: TrainState,
+    phases: list[Phase],
+    next_batch: Callable[[], torch.Tensor],
+    autocast: Callable[[], contextlib.AbstractContextManager],
+    ema_beta: Callable[[int], float] | None,
+) -> tuple[dict[str, torch.Tensor], int]:
     """Run every phase once (critic phases `repeats` times). Returns (logs, real images drawn).
 
     `autocast()` is the runtime's autocast context; `ema_beta(images_seen)` gives the EMA decay

@@ -1,4 +1,5 @@
 """The one training loop. Periodic work (samples, checkpoints, logs, eval) lives in callbacks."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,14 +16,13 @@ from ..data.loader import BatchLoader
 from ..errors import StorageError
 from ..io.metrics import METRICS_FILE, append_record
 from ..losses.base import Loss
+from ..runtime import Runtime
 from .callbacks.base import Callback
-from .checkpointing import save_state
 from .callbacks.nonfinite_guard import learning_rate_factor
+from .checkpointing import save_state
 from .schedules import lr_scale, set_learning_rates
 from .state import TrainState, ema_beta
-from ..runtime import Runtime
 from .step import train_step
-
 
 REPEAT_SECONDS = 1.0  # a second Ctrl-C sooner than this is the same one, passed on by torchrun
 
@@ -43,9 +43,18 @@ class Trainer:
             stopping (any rank's request, rank 0's time budget) and take rank 0's clock.
     """
 
-    def __init__(self, cfg: Config, run_dir: Path, state: TrainState, loss: Loss, loader: BatchLoader,
-                 callbacks: list[Callback], runtime: Runtime | torch.device, stop: threading.Event | None = None,
-                 control=None):
+    def __init__(
+        self,
+        cfg: Config,
+        run_dir: Path,
+        state: TrainState,
+        loss: Loss,
+        loader: BatchLoader,
+        callbacks: list[Callback],
+        runtime: Runtime | torch.device,
+        stop: threading.Event | None = None,
+        control=None,
+    ):
         self.cfg, self.run_dir, self.state, self.loss = cfg, Path(run_dir), state, loss
         self.runtime = runtime if isinstance(runtime, Runtime) else Runtime(torch.device(runtime))
         self.device = self.runtime.device
@@ -202,7 +211,8 @@ class Trainer:
         if self.control is not None:
             progress = self.progress() if self.cfg.train.lr_tail else -1.0
             interrupted, time_up, self.state.elapsed, progress = self.control.agree(
-                interrupted, reason == "time", self.state.elapsed, progress)
+                interrupted, reason == "time", self.state.elapsed, progress
+            )
             self._shared_progress = progress if progress >= 0 else None
             reason = "time" if time_up else (None if reason == "time" else reason)
         return "interrupted" if interrupted else reason
@@ -216,13 +226,16 @@ class Trainer:
         if saved:
             step, last = saved[-1]
             need = last.stat().st_size
-            keep = (f"The newest checkpoint (step {step}, {last}) is intact. Free at least "
-                    f"{need / 2**20:.1f} MiB there (one checkpoint) and resume with: "
-                    f"artistry train --resume {self.run_dir}")
+            keep = (
+                f"The newest checkpoint (step {step}, {last}) is intact. Free at least "
+                f"{need / 2**20:.1f} MiB there (one checkpoint) and resume with: "
+                f"artistry train --resume {self.run_dir}"
+            )
         else:
             keep = "No checkpoint was written yet: free some space and start the run again."
-        return StorageError(f"training stopped at step {self.state.step}: cannot write to {where}: "
-                            f"{e.strerror or e}. {keep}")
+        return StorageError(
+            f"training stopped at step {self.state.step}: cannot write to {where}: {e.strerror or e}. {keep}"
+        )
 
     # --- Ctrl-C / SIGTERM: finish the step, checkpoint, exit cleanly --------------------------
     def _install_signal_handlers(self):
@@ -238,8 +251,11 @@ class Trainer:
                 return
             first.append(time.monotonic())
             self.stop_event.set()
-            print("\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)",
-                  file=sys.stderr, flush=True)
+            print(
+                "\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)",
+                file=sys.stderr,
+                flush=True,
+            )
 
         old = {}
         try:

@@ -1,4 +1,5 @@
 """`artistry fid A B`: Fréchet Inception Distance between two folders of images (or stats files)."""
+
 from __future__ import annotations
 
 import argparse
@@ -64,6 +65,7 @@ def _progress(label: str):
         if done >= next_mark[0] and total >= 100:
             print(f"{label}: {done}/{total} images", file=sys.stderr, flush=True)
             next_mark[0] = done + total // 10
+
     return report
 
 

@@ -1,4 +1,5 @@
 """`artistry generate`: images from a trained run, one PNG per seed."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="first seed [0]")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs (created)")
     p.add_argument("--grid", action="store_true", help="also write grid.png with all images")
-    p.add_argument("--checkpoint", default="auto",
-                   help="auto (best if the run kept one, else last), last, best or a step number [auto]")
+    p.add_argument(
+        "--checkpoint",
+        default="auto",
+        help="auto (best if the run kept one, else last), last, best or a step number [auto]",
+    )
     p.add_argument("--batch", type=int, default=64, help="images per forward pass [64]")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
     add_postprocess_arguments(p)

@@ -1,4 +1,5 @@
 """`artistry interpolate`: a looping latent walk through several seeds, as a GIF."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", default=None, help="comma-separated key seeds [SEED..SEED+3]")
     p.add_argument("--seed", type=int, default=0, help="first key seed when --seeds is not given [0]")
     p.add_argument("--out", required=True, help="a .gif file, or a folder for PNG frames")
-    p.add_argument("--between", nargs="+", metavar="IMAGE", default=None,
-                   help="walk between these images' latent codes instead of seeds (vae runs)")
+    p.add_argument(
+        "--between",
+        nargs="+",
+        metavar="IMAGE",
+        default=None,
+        help="walk between these images' latent codes instead of seeds (vae runs)",
+    )
     p.add_argument("--fps", type=int, default=12, help="GIF frames per second [12]")
-    p.add_argument("--checkpoint", default="auto",
-                   help="auto (best if the run kept one, else last), last, best or a step number [auto]")
+    p.add_argument(
+        "--checkpoint",
+        default="auto",
+        help="auto (best if the run kept one, else last), last, best or a step number [auto]",
+    )
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto [cpu]")
 
 
@@ -92,8 +101,10 @@ def _load_images(loaded, paths):
     from ...errors import ConfigError, DataError
 
     if not hasattr(loaded.model, "encode"):
-        raise ConfigError(f"--between: {loaded.run_dir} is a '{loaded.config.model.model}' run, which "
-                          "cannot encode images; train with --model vae")
+        raise ConfigError(
+            f"--between: {loaded.run_dir} is a '{loaded.config.model.model}' run, which "
+            "cannot encode images; train with --model vae"
+        )
     d = loaded.config.data
     out = []
     for p in paths:

@@ -1,4 +1,5 @@
 """`artistry kid A B`: Kernel Inception Distance between two folders of images (or stats files)."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,7 @@ datasets. The ± is the standard deviation of the per-subset estimates.
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_input_arguments(p)
     p.add_argument("--subsets", type=int, default=100, help="number of random subsets [100]")
-    p.add_argument("--subset-size", type=int, default=1000,
-                   help="images per subset, capped at the smaller side [1000]")
+    p.add_argument("--subset-size", type=int, default=1000, help="images per subset, capped at the smaller side [1000]")
     p.add_argument("--seed", type=int, default=0, help="seed of the subset sampling [0]")
 
 

@@ -1,4 +1,5 @@
 """`artistry postprocess`: clean a folder of images (denoise, black-and-white, contours, upscale)."""
+
 from __future__ import annotations
 
 import argparse
@@ -81,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         save_png(pipeline(image), (out / path.relative_to(root)).with_suffix(".png"))
         done += 1
-    print(f"{pipeline.describe()}: wrote {done} images to {out}" + (f" ({skipped} skipped)" if skipped else ""),
-          file=sys.stderr)
+    print(
+        f"{pipeline.describe()}: wrote {done} images to {out}" + (f" ({skipped} skipped)" if skipped else ""),
+        file=sys.stderr,
+    )
     return 0

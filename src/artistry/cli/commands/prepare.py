@@ -1,4 +1,5 @@
 """`artistry prepare`: decode and cache an image folder (train does this too, implicitly)."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,23 +25,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the flags of `artistry prepare` to its parser."""
     parser.epilog = parser.epilog or EPILOG
     parser.add_argument("dir", metavar="DIR", help="folder of images (searched recursively; subfolders are labels)")
-    parser.add_argument("--size", type=int, default=64, help="side of the square images in pixels, 8..1024 (default 64)")
-    parser.add_argument("--fit", choices=("crop", "pad", "stretch"), default="crop",
-                        help="how non-square images become square: crop (centre), pad (white), stretch (default crop)")
-    parser.add_argument("--channels", type=int, choices=(1, 3), default=3, help="3 for colour, 1 for greyscale (default 3)")
-    parser.add_argument("--cache-dir", default=None,
-                        help="where prepared datasets are cached (default $ARTISTRY_CACHE or ~/.cache/artistry)")
-    parser.add_argument("--min-images", type=int, default=8,
-                        help="refuse datasets with fewer usable images than this (default 8)")
+    parser.add_argument(
+        "--size", type=int, default=64, help="side of the square images in pixels, 8..1024 (default 64)"
+    )
+    parser.add_argument(
+        "--fit",
+        choices=("crop", "pad", "stretch"),
+        default="crop",
+        help="how non-square images become square: crop (centre), pad (white), stretch (default crop)",
+    )
+    parser.add_argument(
+        "--channels", type=int, choices=(1, 3), default=3, help="3 for colour, 1 for greyscale (default 3)"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="where prepared datasets are cached (default $ARTISTRY_CACHE or ~/.cache/artistry)",
+    )
+    parser.add_argument(
+        "--min-images", type=int, default=8, help="refuse datasets with fewer usable images than this (default 8)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Prepare the dataset and print a short report. User errors raise ArtistryError subclasses."""
     from ...data.cache import prepare_dataset
 
-    dataset = prepare_dataset(args.dir, size=args.size, fit=args.fit, channels=args.channels,
-                              cache_dir=args.cache_dir, min_images=args.min_images,
-                              progress=_ProgressLine() if sys.stderr.isatty() else None)
+    dataset = prepare_dataset(
+        args.dir,
+        size=args.size,
+        fit=args.fit,
+        channels=args.channels,
+        cache_dir=args.cache_dir,
+        min_images=args.min_images,
+        progress=_ProgressLine() if sys.stderr.isatty() else None,
+    )
     print(format_report(dataset.manifest, dataset.path, dataset.reused))
     return 0
 
@@ -49,8 +68,10 @@ def format_report(manifest: dict, cache_path, reused: bool) -> str:
     """The human summary of a prepared dataset: counts, labels, skipped files, warnings, cache."""
     options = manifest["options"]
     colour = "RGB" if options["channels"] == 3 else "greyscale"
-    lines = [f"{manifest['count']} images, {options['size']}x{options['size']} {colour}, fit={options['fit']}, "
-             f"from {manifest['source']}"]
+    lines = [
+        f"{manifest['count']} images, {options['size']}x{options['size']} {colour}, fit={options['fit']}, "
+        f"from {manifest['source']}"
+    ]
 
     names, counts = manifest["labels"]["names"], manifest["labels"]["counts"]
     if names != [""]:
@@ -68,8 +89,10 @@ def format_report(manifest: dict, cache_path, reused: bool) -> str:
     upscaled = manifest["warnings"]
     if upscaled:
         first = ", ".join(w["file"] for w in upscaled[:SHOWN_EXAMPLES])
-        lines.append(f"warning: {len(upscaled)} image(s) smaller than {options['size']}px were upscaled "
-                     f"(they will look blurry): {first}{', ...' if len(upscaled) > SHOWN_EXAMPLES else ''}")
+        lines.append(
+            f"warning: {len(upscaled)} image(s) smaller than {options['size']}px were upscaled "
+            f"(they will look blurry): {first}{', ...' if len(upscaled) > SHOWN_EXAMPLES else ''}"
+        )
 
     lines.append(f"cache: {cache_path} ({'reused, nothing decoded' if reused else 'built'})")
     return "\n".join(lines)

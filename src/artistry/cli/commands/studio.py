@@ -1,4 +1,5 @@
 """`artistry studio`: the local web app for starting, watching, comparing and exploring runs."""
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,15 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--runs", default="runs", metavar="DIR", help="the runs folder [runs]")
     p.add_argument("--port", type=int, default=7860, help="port [7860]")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on [127.0.0.1]; any other needs --token")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on [127.0.0.1]; any other needs --token")
     p.add_argument("--token", default=None, help="secret every request must carry (needed off loopback)")
-    p.add_argument("--data-root", action="append", default=None, metavar="DIR",
-                   help="a folder the data picker may browse (repeatable) [your home folder]")
+    p.add_argument(
+        "--data-root",
+        action="append",
+        default=None,
+        metavar="DIR",
+        help="a folder the data picker may browse (repeatable) [your home folder]",
+    )
     p.add_argument("--device", default="cpu", help="device for generating images: cpu, cuda or auto [cpu]")
 
 
@@ -46,8 +51,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--port must be from 1 to 65535")
     loopback = args.host in LOOPBACK
     if not loopback and not args.token:
-        raise ConfigError(f"--host {args.host} makes the studio reachable from other machines; "
-                          "give --token SECRET too (every request must then carry it)")
+        raise ConfigError(
+            f"--host {args.host} makes the studio reachable from other machines; "
+            "give --token SECRET too (every request must then carry it)"
+        )
     if args.token is not None and not re.fullmatch(r"[A-Za-z0-9._~-]{8,200}", args.token):
         raise ConfigError("--token: 8 to 200 letters, digits or . _ ~ -")
     roots = [Path(r).expanduser() for r in (args.data_root or [Path.home()])]
@@ -59,10 +66,12 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # image making shares the CPU with training; training gets the rest
     from ...studio.server import create_app
 
-    app = create_app(Path(args.runs).expanduser(), roots, token=args.token, loopback=loopback,
-                     device=args.device)
+    app = create_app(Path(args.runs).expanduser(), roots, token=args.token, loopback=loopback, device=args.device)
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"artistry studio: http://{shown}:{args.port}/  (runs: {Path(args.runs).resolve()}; Ctrl-C stops "
-          "the studio, not the trainings)", file=sys.stderr)
+    print(
+        f"artistry studio: http://{shown}:{args.port}/  (runs: {Path(args.runs).resolve()}; Ctrl-C stops "
+        "the studio, not the trainings)",
+        file=sys.stderr,
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2)
     return 0

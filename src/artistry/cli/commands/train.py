@@ -1,4 +1,5 @@
 """`artistry train`: flags -> Config -> artistry.train()."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,12 +34,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     many = p.add_argument_group("many processes (see README, 'Many GPUs')")
-    many.add_argument("--gpus", type=int, default=None, metavar="N",
-                      help="train on N GPUs of this machine, one process each (launches torchrun); "
-                           "--batch is the global batch, split evenly over them")
-    many.add_argument("--nproc", type=int, default=None, metavar="N",
-                      help="N processes on the CPU with gloo (tests and measurements; one GPU-less machine "
-                           "rarely gains from it)")
+    many.add_argument(
+        "--gpus",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on N GPUs of this machine, one process each (launches torchrun); "
+        "--batch is the global batch, split evenly over them",
+    )
+    many.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="N processes on the CPU with gloo (tests and measurements; one GPU-less machine rarely gains from it)",
+    )
     add_config_flags(p)
 
 
@@ -51,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     given = given_flags(args)
     if ((args.gpus or 0) > 1 or (args.nproc or 0) > 1) and not args.dry_run:
         from ..launch import launch_torchrun
+
         return launch_torchrun(args)
     if args.gpus is not None or args.nproc is not None:
         _check_counts(args)
@@ -59,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("give either DIR or --resume, not both")
         if args.dry_run:
             from ...runs import read_config
+
             print(read_config(args.resume).to_json())
             return 0
         run_dir = api.train(resume=args.resume, overrides=given, progress=not args.quiet)
@@ -66,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.data:
             raise ConfigError("DIR: give the folder of images to train on (or --resume RUN)")
         from ...recipes import config_from
+
         recipe = given.pop("recipe", None)
         cfg = config_from(args.data, given, recipe)
         if args.dry_run:
@@ -75,13 +88,15 @@ def run(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) > 0:  # under torchrun rank 0 says where the run is
         return 0
     print(f"run directory: {run_dir}", file=sys.stderr)
-    print(f"  samples: {run_dir / 'samples'}   timelapse: {run_dir / 'timelapse.gif'}   "
-          f"losses: {run_dir / 'losses.png'}", file=sys.stderr)
+    print(
+        f"  samples: {run_dir / 'samples'}   timelapse: {run_dir / 'timelapse.gif'}   losses: {run_dir / 'losses.png'}",
+        file=sys.stderr,
+    )
     from ...registry import MODELS
     from ...runs import read_config
+
     if MODELS.get(read_config(run_dir).model.model).can_sample:
-        print(f"  make images: artistry generate {run_dir} --n 16 --out {run_dir / 'generated'}",
-              file=sys.stderr)
+        print(f"  make images: artistry generate {run_dir} --n 16 --out {run_dir / 'generated'}", file=sys.stderr)
     else:  # a denoiser cleans images instead of making them
         print(f"  clean images: artistry postprocess IN_DIR --out OUT_DIR --denoise {run_dir}", file=sys.stderr)
     return 0

@@ -1,4 +1,5 @@
 """Periodic work during training."""
+
 from .base import Callback, crossed  # noqa: F401
 from .checkpoints import Checkpointer  # noqa: F401
 from .metrics_log import MetricsLog  # noqa: F401

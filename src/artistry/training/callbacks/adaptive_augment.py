@@ -1,4 +1,5 @@
 """`--ada-target T`: adapts the DiffAugment probability to how much D overfits (ADA-style)."""
+
 from __future__ import annotations
 
 from ..schedules import next_augment_probability

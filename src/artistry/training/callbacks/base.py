@@ -1,4 +1,5 @@
 """Callbacks do the periodic work of a run; the trainer only calls these three hooks."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,16 +11,16 @@ if TYPE_CHECKING:
 
 
 class Callback:
-    def on_train_start(self, trainer: "Trainer") -> None:
+    def on_train_start(self, trainer: Trainer) -> None:
         pass
 
-    def on_step_end(self, trainer: "Trainer", logs: dict) -> None:
+    def on_step_end(self, trainer: Trainer, logs: dict) -> None:
         """`logs` holds detached 0-d tensors on the training device: convert only when writing."""
 
-    def on_train_end(self, trainer: "Trainer") -> None:
+    def on_train_end(self, trainer: Trainer) -> None:
         pass
 
-    def reserve_seconds(self, trainer: "Trainer") -> float:
+    def reserve_seconds(self, trainer: Trainer) -> float:
         """Seconds this callback needs after training ends, kept out of a time budget."""
         return 0.0
 
@@ -37,10 +38,11 @@ class Every:
     its grids and checkpoints at the same shares of the budget on a laptop CPU and on a GPU that
     is a thousand times faster; counting images there would mean ten grids a second.
     """
+
     images: int | None = None
     seconds: float | None = None
 
-    def due(self, trainer: "Trainer") -> bool:
+    def due(self, trainer: Trainer) -> bool:
         """Whether the step that just ended crossed one of the moments."""
         if self.images:
             return crossed(trainer.images_before_step, trainer.state.images_seen, self.images)
@@ -54,12 +56,12 @@ class Every:
         return f"every {self.seconds:.1f} s of training" if self.seconds else "never"
 
 
-def as_every(every: "int | Every | None") -> Every:
+def as_every(every: int | Every | None) -> Every:
     """An int is a number of images (the explicit --sample-every / --checkpoint-every)."""
     return every if isinstance(every, Every) else Every(images=every or None)
 
 
-def budget_every(cfg: "Config", images: int | None, share: float, dataset_size: int) -> Every:
+def budget_every(cfg: Config, images: int | None, share: float, dataset_size: int) -> Every:
     """`images` when the config fixed it; else `share` of the budget: of its images for
     --steps/--epochs, of its time for --max-minutes.
 

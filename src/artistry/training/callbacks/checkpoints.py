@@ -1,4 +1,5 @@
 """Checkpoint at the budget's interval and when training ends (budget, Ctrl-C or SIGTERM)."""
+
 from __future__ import annotations
 
 from ...io import checkpoint as ckpt

@@ -12,6 +12,7 @@ A collapsed generator drives the ratios towards 0 and `near_dup` towards 1; a he
 keeps the ratios near 1. Runs in eval mode, draws no random numbers and changes no state that
 training reads, so a run is bit-identical with or without it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -91,8 +92,14 @@ class CollapseAlarm(Callback):
         stream: where warnings go (stderr).
     """
 
-    def __init__(self, every: int | Every | None, ratio_warn: float = 0.25, dup_warn: float = 0.1,
-                 warmup: int | None = None, stream=None):
+    def __init__(
+        self,
+        every: int | Every | None,
+        ratio_warn: float = 0.25,
+        dup_warn: float = 0.1,
+        warmup: int | None = None,
+        stream=None,
+    ):
         self.every = as_every(every)
         self.ratio_warn, self.dup_warn = ratio_warn, dup_warn
         self.warmup = warmup
@@ -103,6 +110,7 @@ class CollapseAlarm(Callback):
     def on_train_start(self, trainer) -> None:
         if self.warmup is None:
             from ...config import images_per_step_factor
+
             per_step = trainer.cfg.train.batch * images_per_step_factor(trainer.cfg)  # n_critic batches
             self.warmup = max(2 * (self.every.images or 0), WARMUP_STEPS * per_step)
         if getattr(trainer.state.model, "can_sample", True):
@@ -123,16 +131,17 @@ class CollapseAlarm(Callback):
             real = state.fixed_real.float()
             px = mean_pairwise_distance(real)
             tau = 0.1 * px
-            state.extra[KEY] = {"real_px": px, "tau": tau,
-                                "real_near_dup": near_duplicate_fraction(real, tau)}
+            state.extra[KEY] = {"real_px": px, "tau": tau, "real_near_dup": near_duplicate_fraction(real, tau)}
         return state.extra[KEY]
 
     def measure(self, state) -> dict[str, float]:
         """Diversity of G(fixed_z) relative to the fixed real batch (see the module doc)."""
         base = self.baseline(state)
         fake = fixed_noise_samples(state)
-        out = {"diversity_px": mean_pairwise_distance(fake) / max(base["real_px"], 1e-12),
-               "near_dup": near_duplicate_fraction(fake, base["tau"])}
+        out = {
+            "diversity_px": mean_pairwise_distance(fake) / max(base["real_px"], 1e-12),
+            "near_dup": near_duplicate_fraction(fake, base["tau"]),
+        }
         f_fake = critic_features(state.model, fake)
         f_real = critic_features(state.model, state.fixed_real.float())
         if f_fake is not None and f_real is not None:
@@ -164,7 +173,10 @@ class CollapseAlarm(Callback):
         parts.append(f"{stats['diversity_px']:.2f}x in pixels")
         parts.append(f"{100 * stats['near_dup']:.0f}% of sample pairs are near-duplicates")
         lead = "\n" if getattr(stream, "isatty", lambda: False)() else ""
-        stream.write(f"{lead}warning: possible mode collapse at step {state.step} "
-                     f"({state.images_seen / 1000:.1f}k images): the fixed-noise samples have "
-                     + ", ".join(parts) + ". Cures: --pack 2, --mbstd, --ema, or --loss wgan-gp / hinge.\n")
+        stream.write(
+            f"{lead}warning: possible mode collapse at step {state.step} "
+            f"({state.images_seen / 1000:.1f}k images): the fixed-noise samples have "
+            + ", ".join(parts)
+            + ". Cures: --pack 2, --mbstd, --ema, or --loss wgan-gp / hinge.\n"
+        )
         stream.flush()

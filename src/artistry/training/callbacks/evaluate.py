@@ -14,6 +14,7 @@ MAX_EVAL_SHARE of the training time so far (so a quick 10-step try never waits o
 once an evaluation has run, a time budget keeps back the time the final one needs, so the run
 still ends on time.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,9 +33,9 @@ METRICS = ("fid", "kid")
 BEST_CHECKPOINT = "best.safetensors"
 STATE_KEY = "eval_best"  # in TrainState.extra: {"metric", "value", "step", "images_seen"}
 TIMING_KEY = "eval_last"  # in TrainState.extra: {"step", "seconds"} of the last evaluation, for resume
-MAX_EVAL_SHARE = 0.15   # a budget-share evaluation may cost at most this share of the time trained
+MAX_EVAL_SHARE = 0.15  # a budget-share evaluation may cost at most this share of the time trained
 ASSUMED_RATE = {"cpu": 6.0, "cuda": 300.0}  # Inception images/s (2-core CPU, a GPU) until one is timed
-GPU_BATCH = 100         # Inception images per pass on a GPU
+GPU_BATCH = 100  # Inception images per pass on a GPU
 
 
 class Evaluate(Callback):
@@ -53,9 +54,19 @@ class Evaluate(Callback):
         shares: also evaluate when this share of the budget is spent (e.g. (0.6, 0.8)).
     """
 
-    def __init__(self, every: int | None, real_images: np.ndarray, dataset_key: str | None = None, n: int = 1000,
-                 metric: str = "fid", protocol: str = "legacy", cache_dir=None, batch_size: int = 8,
-                 seed: int = 0, shares: tuple[float, ...] = ()):
+    def __init__(
+        self,
+        every: int | None,
+        real_images: np.ndarray,
+        dataset_key: str | None = None,
+        n: int = 1000,
+        metric: str = "fid",
+        protocol: str = "legacy",
+        cache_dir=None,
+        batch_size: int = 8,
+        seed: int = 0,
+        shares: tuple[float, ...] = (),
+    ):
         from ...errors import ConfigError
         from ...metrics.features import check_protocol
 
@@ -90,14 +101,21 @@ class Evaluate(Callback):
 
     def on_train_end(self, trainer) -> None:
         wanted = self.every or self._last_seconds is not None  # share evaluations only if one ran
-        if wanted and trainer.state.step != self._last_step and trainer.state.step > 0 \
-                and trainer.stop_reason != "interrupted":
+        if (
+            wanted
+            and trainer.state.step != self._last_step
+            and trainer.state.step > 0
+            and trainer.stop_reason != "interrupted"
+        ):
             if self.evaluate(trainer) is not None:
                 trainer.state.elapsed += self._last_seconds  # the budget kept this time back for it
         best = trainer.state.extra.get(STATE_KEY)
         if best and best["step"] != trainer.state.step:
-            print(f"eval: the best {best['metric']} ({best['value']:.4g}) was at step {best['step']}; "
-                  f"generate and evaluate use checkpoints/{BEST_CHECKPOINT} by default", file=sys.stderr)
+            print(
+                f"eval: the best {best['metric']} ({best['value']:.4g}) was at step {best['step']}; "
+                f"generate and evaluate use checkpoints/{BEST_CHECKPOINT} by default",
+                file=sys.stderr,
+            )
 
     def reserve_seconds(self, trainer) -> float:
         # Keep time for the final evaluation once it is sure to happen.
@@ -132,9 +150,14 @@ class Evaluate(Callback):
         images = generate_fixed(state, self.n, self.seed, trainer.device)  # [n, C, H, W] uint8
         name = f"{state.step:09d}"
         eval_dir = trainer.run_dir / "eval"
-        report = compute_report(images, real, protocol=self.protocol,
-                                extractor=self._extractor, seed=self.seed,
-                                sheet_path=eval_dir / f"{name}-nearest.png")
+        report = compute_report(
+            images,
+            real,
+            protocol=self.protocol,
+            extractor=self._extractor,
+            seed=self.seed,
+            sheet_path=eval_dir / f"{name}-nearest.png",
+        )
         report.update(step=state.step, images_seen=state.images_seen)
         write_report(report, eval_dir, name)
         trainer.log({"eval": _scalars(report)})
@@ -153,25 +176,39 @@ class Evaluate(Callback):
             # 8 images per pass suits 2 CPU cores; a GPU wants its batches full
             batch = self.batch_size if torch.device(device).type == "cpu" else max(self.batch_size, GPU_BATCH)
             self._extractor = InceptionFeatures(device=device, batch_size=batch)
-            self._real, _ = cached_real_features(ImageSet(np.asarray(self.real_images)), self.protocol,
-                                                 self._extractor, RealFeatureCache(self.cache_dir),
-                                                 self.dataset_key)
+            self._real, _ = cached_real_features(
+                ImageSet(np.asarray(self.real_images)),
+                self.protocol,
+                self._extractor,
+                RealFeatureCache(self.cache_dir),
+                self.dataset_key,
+            )
         return self._real
 
     def _keep_best(self, trainer, report: dict) -> None:
         value = report["fid"] if self.metric == "fid" else report["kid"]["mean"]
         if not math.isfinite(value):  # NaN compares False with everything: it would win the comparison below
-            print(f"eval: {self.metric} is {value} at step {trainer.state.step}; the best checkpoint is kept",
-                  file=sys.stderr)
+            print(
+                f"eval: {self.metric} is {value} at step {trainer.state.step}; the best checkpoint is kept",
+                file=sys.stderr,
+            )
             return
         best = trainer.state.extra.get(STATE_KEY)
-        comparable = best and (best.get("metric"), best.get("n"), best.get("protocol")) == \
-            (self.metric, self.n, self.protocol)
+        comparable = best and (best.get("metric"), best.get("n"), best.get("protocol")) == (
+            self.metric,
+            self.n,
+            self.protocol,
+        )
         if comparable and best["value"] <= value:
             return
-        trainer.state.extra[STATE_KEY] = {"metric": self.metric, "value": float(value), "n": self.n,
-                                          "protocol": self.protocol, "step": trainer.state.step,
-                                          "images_seen": trainer.state.images_seen}
+        trainer.state.extra[STATE_KEY] = {
+            "metric": self.metric,
+            "value": float(value),
+            "n": self.n,
+            "protocol": self.protocol,
+            "step": trainer.state.step,
+            "images_seen": trainer.state.images_seen,
+        }
         trainer.save_checkpoint(trainer.run_dir / "checkpoints" / BEST_CHECKPOINT)  # carries the record above
         print(f"eval: new best {self.metric} {value:.4g} at step {trainer.state.step}", file=sys.stderr)
 
@@ -190,8 +227,15 @@ def evaluate_callback(cfg, dataset) -> Evaluate | None:
     if not t.eval_every and not shares:
         return None
     cache_dir = Path(cfg.data.cache_dir).expanduser() / "eval" if cfg.data.cache_dir else None
-    return Evaluate(t.eval_every, dataset.images, dataset.key, n=t.eval_n, cache_dir=cache_dir,
-                    metric=t.eval_metric, shares=tuple(shares))
+    return Evaluate(
+        t.eval_every,
+        dataset.images,
+        dataset.key,
+        n=t.eval_n,
+        cache_dir=cache_dir,
+        metric=t.eval_metric,
+        shares=tuple(shares),
+    )
 
 
 @torch.no_grad()
@@ -205,16 +249,25 @@ def generate_fixed(state, n: int, seed: int, device, batch_size: int = 64) -> np
 
     z = state.model.sample_latents(n, "cpu", torch.Generator().manual_seed(seed))
     with looking_at(state.sampling_generator()) as G:
-        return np.concatenate([tensor_to_uint8(G(z[i:i + batch_size].to(device)).float())
-                               for i in range(0, n, batch_size)])
+        return np.concatenate(
+            [tensor_to_uint8(G(z[i : i + batch_size].to(device)).float()) for i in range(0, n, batch_size)]
+        )
 
 
 def _scalars(report: dict) -> dict:
     """The report's headline numbers, flat, for metrics.jsonl."""
-    return {"fid": report["fid"], "kid": report["kid"]["mean"], "kid_std": report["kid"]["std"],
-            "precision": report["precision"], "recall": report["recall"], "density": report["density"],
-            "coverage": report["coverage"], "memorized": report["memorization"]["share_flagged"],
-            "n": report["n_generated"], "protocol": report["protocol"]}
+    return {
+        "fid": report["fid"],
+        "kid": report["kid"]["mean"],
+        "kid_std": report["kid"]["std"],
+        "precision": report["precision"],
+        "recall": report["recall"],
+        "density": report["density"],
+        "coverage": report["coverage"],
+        "memorized": report["memorization"]["share_flagged"],
+        "n": report["n_generated"],
+        "protocol": report["protocol"],
+    }
 
 
 def plot_eval(run_dir: Path) -> Path | None:
@@ -223,6 +276,7 @@ def plot_eval(run_dir: Path) -> Path | None:
     if not records:
         return None
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -1,4 +1,5 @@
 """Averages the step logs and appends them to metrics.jsonl with the throughput."""
+
 from __future__ import annotations
 
 import time
@@ -6,7 +7,6 @@ import time
 import torch
 
 from .base import Callback
-
 
 MIN_SECONDS = 1.0  # between records: a GPU at 150 steps/s would otherwise write 15 lines a second
 

@@ -10,6 +10,7 @@ checkpoint (all of which hold finite weights) and continues at half the learning
 The counters live on the device; this callback reads them every CHECK_EVERY steps and at most
 once a second (one transfer), so a GPU is not made to wait every step.
 """
+
 from __future__ import annotations
 
 import sys
@@ -19,13 +20,13 @@ import torch
 
 from .base import Callback
 
-CHECK_EVERY = 10    # steps between reads of the device counters ...
+CHECK_EVERY = 10  # steps between reads of the device counters ...
 CHECK_SECONDS = 1.0  # ... and at least this long between reads
-MAX_IN_A_ROW = 10   # skipped steps in a row that make a rollback (one bad batch is not a reason)
-MAX_ROLLBACKS = 3   # then stop: halving the learning rate three times did not help
-LR_FACTOR_KEY = "lr_factor"      # in TrainState.extra: the learning-rate multiplier after rollbacks
-ROLLBACKS_KEY = "rollbacks"      # in TrainState.extra: how many rollbacks this run has had
-SKIPPED_KEY = "skipped_steps"    # in TrainState.extra: steps skipped over the whole run
+MAX_IN_A_ROW = 10  # skipped steps in a row that make a rollback (one bad batch is not a reason)
+MAX_ROLLBACKS = 3  # then stop: halving the learning rate three times did not help
+LR_FACTOR_KEY = "lr_factor"  # in TrainState.extra: the learning-rate multiplier after rollbacks
+ROLLBACKS_KEY = "rollbacks"  # in TrainState.extra: how many rollbacks this run has had
+SKIPPED_KEY = "skipped_steps"  # in TrainState.extra: steps skipped over the whole run
 
 
 class NonFiniteGuard(Callback):
@@ -39,8 +40,14 @@ class NonFiniteGuard(Callback):
         stream: where messages go (stderr).
     """
 
-    def __init__(self, check_every: int | None = None, min_seconds: float | None = None,
-                 max_in_a_row: int = MAX_IN_A_ROW, max_rollbacks: int = MAX_ROLLBACKS, stream=None):
+    def __init__(
+        self,
+        check_every: int | None = None,
+        min_seconds: float | None = None,
+        max_in_a_row: int = MAX_IN_A_ROW,
+        max_rollbacks: int = MAX_ROLLBACKS,
+        stream=None,
+    ):
         self.check_every = CHECK_EVERY if check_every is None else check_every
         self.min_seconds = CHECK_SECONDS if min_seconds is None else min_seconds
         self.max_in_a_row, self.max_rollbacks = max_in_a_row, max_rollbacks
@@ -68,8 +75,9 @@ class NonFiniteGuard(Callback):
         state = trainer.state
         model = state.model
         broken = any_nonfinite(list(model.parameters()) + list(model.buffers()))
-        counters = state.skipped if state.skipped is not None else torch.zeros(2, dtype=torch.int64,
-                                                                                  device=broken.device)
+        counters = (
+            state.skipped if state.skipped is not None else torch.zeros(2, dtype=torch.int64, device=broken.device)
+        )
         in_a_row, total, bad = torch.cat([counters, broken.to(counters.device, torch.int64).view(1)]).tolist()
         state.extra[SKIPPED_KEY] = state.extra.get(SKIPPED_KEY, 0) + total - self._counted
         self._counted = total
@@ -83,28 +91,36 @@ class NonFiniteGuard(Callback):
         rollbacks = state.extra.get(ROLLBACKS_KEY, 0)
         factor = state.extra.get(LR_FACTOR_KEY, 1.0) * 0.5
         skipped = state.extra.get(SKIPPED_KEY, 0)
-        what = (f"{in_a_row} training steps in a row had non-finite (NaN/inf) losses or gradients "
-                f"at step {state.step}") if not broken else \
-            f"the network's weights or batch-norm statistics became non-finite (NaN/inf) at step {state.step}"
+        what = (
+            (f"{in_a_row} training steps in a row had non-finite (NaN/inf) losses or gradients at step {state.step}")
+            if not broken
+            else f"the network's weights or batch-norm statistics became non-finite (NaN/inf) at step {state.step}"
+        )
         if rollbacks >= self.max_rollbacks:
-            self._say(f"{what}, after {rollbacks} rollbacks with lower learning rates (now "
-                      f"x{state.extra.get(LR_FACTOR_KEY, 1.0):g}). Stopping; the weights are the last finite ones "
-                      f"and every checkpoint is finite. Try another --loss, --lr or --precision fp32 in a new run, "
-                      f"or resume with: artistry train --resume {trainer.run_dir}")
+            self._say(
+                f"{what}, after {rollbacks} rollbacks with lower learning rates (now "
+                f"x{state.extra.get(LR_FACTOR_KEY, 1.0):g}). Stopping; the weights are the last finite ones "
+                f"and every checkpoint is finite. Try another --loss, --lr or --precision fp32 in a new run, "
+                f"or resume with: artistry train --resume {trainer.run_dir}"
+            )
             trainer.request_stop("non-finite")
             return
         # the newest checkpoint from before the trouble began: later ones hold the stuck state
         step = trainer.rollback(at_most=state.step - in_a_row)
         if step is None:
-            self._say(f"{what}, and no checkpoint was written before that. Stopping; start again with a "
-                      f"lower --lr, another --loss or --precision fp32.")
+            self._say(
+                f"{what}, and no checkpoint was written before that. Stopping; start again with a "
+                f"lower --lr, another --loss or --precision fp32."
+            )
             trainer.request_stop("non-finite")
             return
         # the restored state's extra is the checkpoint's: carry the guard's own record over
         state.extra.update({LR_FACTOR_KEY: factor, ROLLBACKS_KEY: rollbacks + 1, SKIPPED_KEY: skipped})
         self._counted = 0  # the restored state starts new device counters
-        self._say(f"{what}. Rolled back to the checkpoint of step {step} and continuing at x{factor:g} "
-                  f"the learning rate (rollback {rollbacks + 1} of {self.max_rollbacks}).")
+        self._say(
+            f"{what}. Rolled back to the checkpoint of step {step} and continuing at x{factor:g} "
+            f"the learning rate (rollback {rollbacks + 1} of {self.max_rollbacks})."
+        )
 
     def _say(self, text: str) -> None:
         stream = self.stream or sys.stderr

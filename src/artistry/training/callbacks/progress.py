@@ -1,4 +1,5 @@
 """A one-line progress display: step, images seen, img/s, ETA and the latest losses."""
+
 from __future__ import annotations
 
 import sys

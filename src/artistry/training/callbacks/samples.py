@@ -1,4 +1,5 @@
 """Sample grids from the one fixed noise batch, the timelapse built from them, and losses.png."""
+
 from __future__ import annotations
 
 import contextlib
@@ -84,6 +85,7 @@ def build_timelapse(run_dir: Path) -> Path | None:
 def plot_losses(run_dir: Path) -> Path | None:
     """losses.png: every logged `loss*` scalar (and other scalars) against images seen."""
     from ...io.metrics import METRICS_FILE, read_records
+
     records = read_records(Path(run_dir) / METRICS_FILE)
     series: dict[str, tuple[list[float], list[float]]] = {}
     for r in records:
@@ -96,6 +98,7 @@ def plot_losses(run_dir: Path) -> Path | None:
     if not series:
         return None
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
