@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+# The CLI flags of `tiny_config` (conftest.py): DCGAN at 32 px with narrow layers, fp32.
+TINY_FLAGS = "--size 32 --ngf 8 --ndf 8 --nz 16 --batch 8 --precision fp32 --n-samples 4".split()
+
 
 class PooledPixels:
     """Stand-in for InceptionFeatures: 2048 'features' from pool x pool average-pooled pixels.

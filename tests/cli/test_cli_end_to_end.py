@@ -9,24 +9,9 @@ from PIL import Image
 from artistry.cli.main import app
 from artistry.io import checkpoint as ckpt
 from artistry.io.metrics import read_records
+from helpers import TINY_FLAGS
 
-TINY = [
-    "--size",
-    "32",
-    "--ngf",
-    "8",
-    "--ndf",
-    "8",
-    "--nz",
-    "16",
-    "--batch",
-    "8",
-    "--precision",
-    "fp32",
-    "--n-samples",
-    "4",
-    "--quiet",
-]
+TINY = [*TINY_FLAGS, "--quiet"]
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import sys
 import time
 
 from artistry.io import checkpoint as ckpt
+from helpers import TINY_FLAGS
 
 
 def test_sigterm_saves_a_checkpoint_and_resume_continues(image_folder, tmp_path):
@@ -16,20 +17,7 @@ def test_sigterm_saves_a_checkpoint_and_resume_continues(image_folder, tmp_path)
         "artistry",
         "train",
         str(image_folder),
-        "--size",
-        "32",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--nz",
-        "16",
-        "--batch",
-        "8",
-        "--precision",
-        "fp32",
-        "--n-samples",
-        "4",
+        *TINY_FLAGS,
         "--steps",
         "100000",
         "--checkpoint-every",

@@ -14,6 +14,7 @@ from artistry.cli.main import app
 from artistry.errors import StorageError
 from artistry.io import checkpoint as ckpt
 from artistry.training import trainer as trainer_module
+from helpers import TINY_FLAGS
 
 
 class FillsUp:
@@ -85,20 +86,7 @@ def test_full_disk_while_logging_is_one_line_from_the_cli(tiny_config, monkeypat
     argv = [
         "train",
         cfg.data.path,
-        "--size",
-        "32",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--nz",
-        "16",
-        "--batch",
-        "8",
-        "--precision",
-        "fp32",
-        "--n-samples",
-        "4",
+        *TINY_FLAGS,
         "--steps",
         "40",
         "--quiet",

@@ -14,6 +14,7 @@ from artistry.io import checkpoint as ckpt
 from artistry.runtime import Runtime
 from artistry.training.state import TrainState, build_optimizers
 from artistry.training.step import train_step
+from helpers import TINY_FLAGS
 
 
 def test_epochs_budget_counts_passes_over_the_images_and_extends_on_resume(tiny_config, monkeypatch):
@@ -22,20 +23,7 @@ def test_epochs_budget_counts_passes_over_the_images_and_extends_on_resume(tiny_
     monkeypatch.setenv("ARTISTRY_CACHE", tiny_config.data.cache_dir)
     runs = tiny_config.train.runs_dir
     flags = [
-        "--size",
-        "32",
-        "--ngf",
-        "8",
-        "--ndf",
-        "8",
-        "--nz",
-        "16",
-        "--batch",
-        "8",
-        "--precision",
-        "fp32",
-        "--n-samples",
-        "4",
+        *TINY_FLAGS,
         "--quiet",
         "--runs-dir",
         runs,
