@@ -60,6 +60,7 @@ def test_what_a_run_is_cannot_change_on_resume(tiny_config):
         artistry.train(resume=run, overrides={"ngf": 16}, progress=False)
 
 
+@pytest.mark.filterwarnings("ignore:.*meta parameter:UserWarning")  # loading values into meta is a no-op
 def test_every_restored_tensor_lands_on_the_runs_device(tiny_config):
     """The CUDA crash ("Input type (torch.FloatTensor) and weight type (torch.cuda.FloatTensor)"):
     fixed.z came back on the CPU while the model was on the GPU. The meta device stands in for
