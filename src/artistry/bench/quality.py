@@ -106,7 +106,7 @@ def _run_name(spec: str) -> str:
 
 def _evaluate(run_dir: Path, real, extractor, n: int, protocol: str, seed: int, log: Log) -> dict:
     from .. import api
-    from ..metrics.report import compute_report, write_report
+    from ..metrics.report import compute_report, headline_numbers, write_report
 
     loaded = api.load(run_dir)
     tic = time.perf_counter()
@@ -128,14 +128,7 @@ def _evaluate(run_dir: Path, real, extractor, n: int, protocol: str, seed: int, 
         "images_seen": total_seen,
         "checkpoint": loaded.checkpoint_path.name,
         "checkpoint_images_seen": loaded.images_seen,
-        "fid": report["fid"],
-        "kid": report["kid"]["mean"],
-        "kid_std": report["kid"]["std"],
-        "precision": report["precision"],
-        "recall": report["recall"],
-        "density": report["density"],
-        "coverage": report["coverage"],
-        "memorized": report["memorization"]["share_flagged"],
+        **headline_numbers(report),
         "eval_seconds": seconds,
     }
 

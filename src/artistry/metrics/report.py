@@ -148,6 +148,20 @@ def _with_features(image_set: ImageSet, extractor: InceptionFeatures, protocol: 
     return ImageSet(image_set.images, extractor.extract(image_set.images, protocol), image_set.source)
 
 
+def headline_numbers(report: dict) -> dict:
+    """The report's headline numbers, flat (for metrics.jsonl and benchmark tables)."""
+    return {
+        "fid": report["fid"],
+        "kid": report["kid"]["mean"],
+        "kid_std": report["kid"]["std"],
+        "precision": report["precision"],
+        "recall": report["recall"],
+        "density": report["density"],
+        "coverage": report["coverage"],
+        "memorized": report["memorization"]["share_flagged"],
+    }
+
+
 def write_report(report: dict, eval_dir: str | os.PathLike, name: str) -> tuple[Path, Path]:
     """Write eval_dir/<name>.json and eval_dir/<name>.md atomically; returns both paths."""
     eval_dir = Path(eval_dir)

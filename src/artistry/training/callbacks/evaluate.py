@@ -256,18 +256,9 @@ def generate_fixed(state, n: int, seed: int, device, batch_size: int = 64) -> np
 
 def _scalars(report: dict) -> dict:
     """The report's headline numbers, flat, for metrics.jsonl."""
-    return {
-        "fid": report["fid"],
-        "kid": report["kid"]["mean"],
-        "kid_std": report["kid"]["std"],
-        "precision": report["precision"],
-        "recall": report["recall"],
-        "density": report["density"],
-        "coverage": report["coverage"],
-        "memorized": report["memorization"]["share_flagged"],
-        "n": report["n_generated"],
-        "protocol": report["protocol"],
-    }
+    from ...metrics.report import headline_numbers
+
+    return {**headline_numbers(report), "n": report["n_generated"], "protocol": report["protocol"]}
 
 
 def plot_eval(run_dir: Path) -> Path | None:
