@@ -26,6 +26,7 @@ FAMILIES = [  # (name, flags): every family and loss, a few steps each
     ("mlp-bce", "--model mlp --size 32 --recipe classic"),
     ("vae", "--model vae"),
     ("dae", "--model dae"),
+    ("fastgan-hires", "--model fastgan --size 256"),
 ]
 
 
@@ -124,6 +125,8 @@ def main() -> int:
             "--recipe best --batch 64",
             "--recipe best --batch 256",
             "--recipe best --batch 64 --compile",
+            "--recipe hires --size 256 --batch 8",
+            "--recipe hires --size 1024 --batch 8",
         ):
             ok, out = run(f"bench speed {extra}", f"{art} bench speed --device cuda --steps 50 --rounds 3 {extra}", 300)
             line = next((x for x in out.splitlines() if x.startswith("median:")), "")
