@@ -8,7 +8,6 @@ an H100/H200); nothing here is a CI test.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import subprocess
@@ -48,16 +47,9 @@ def run(label: str, command: str, timeout: float, env=None) -> tuple[bool, str]:
 
 
 def records(run_dir: Path) -> list[dict]:
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
-    return out
+    from artistry.io.metrics import read_records  # the project's reader: skips a torn last line
+
+    return read_records(run_dir / "metrics.jsonl")
 
 
 def summarise(run_dir: Path, row: dict, last_steps: int | None = None) -> None:

@@ -65,7 +65,7 @@ def resolve_runtime(cfg: Config, device: str | torch.device | None = None) -> Ru
         device=dev,
         precision=precision,
         channels_last=use_channels_last(dev, precision),
-        compile=bool(getattr(cfg.train, "compile", False)),
+        compile=cfg.train.compile,
     )
 
 

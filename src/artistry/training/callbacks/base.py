@@ -50,11 +50,6 @@ class Every:
             return crossed(trainer.elapsed_before_step, trainer.state.elapsed, self.seconds)
         return False
 
-    def __str__(self) -> str:
-        if self.images:
-            return f"every {self.images} images"
-        return f"every {self.seconds:.1f} s of training" if self.seconds else "never"
-
 
 def as_every(every: int | Every | None) -> Every:
     """An int is a number of images (the explicit --sample-every / --checkpoint-every)."""

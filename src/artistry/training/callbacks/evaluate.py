@@ -28,6 +28,7 @@ import torch
 from ...io.images import tensor_to_uint8
 from ...io.metrics import METRICS_FILE, read_records
 from .base import Callback, crossed
+from .samples import looking_at
 
 METRICS = ("fid", "kid")
 BEST_CHECKPOINT = "best.safetensors"
@@ -245,8 +246,6 @@ def generate_fixed(state, n: int, seed: int, device, batch_size: int = 64) -> np
     Runs in eval mode with its own generator for the latents (drawn on the CPU, so the same
     seed gives the same images on every device), so evaluating never changes training.
     """
-    from .samples import looking_at
-
     z = state.model.sample_latents(n, "cpu", torch.Generator().manual_seed(seed))
     with looking_at(state.sampling_generator()) as G:
         return np.concatenate(

@@ -138,4 +138,4 @@ def any_nonfinite(tensors) -> torch.Tensor:
     floats = [t.detach() for t in tensors if t.is_floating_point() and t.numel()]
     if not floats:
         return torch.zeros((), dtype=torch.bool)
-    return ~torch.isfinite(torch.stack([torch.linalg.vector_norm(t.float()) for t in floats]).sum())
+    return ~torch.isfinite(torch.stack(torch._foreach_norm(floats)).float().sum())  # one launch for all

@@ -6,6 +6,7 @@ import sys
 import time
 
 from .base import Callback
+from .metrics_log import to_floats
 
 
 def format_duration(seconds: float) -> str:
@@ -52,8 +53,6 @@ class ProgressBar(Callback):
             parts.insert(0, f"{100 * p:3.0f}%")
             if p > self._p0 and spent > 0:
                 parts.append(f"ETA {format_duration(spent * (1 - p) / (p - self._p0))}")
-        from .metrics_log import to_floats
-
         keys = sorted(logs, key=lambda k: (not k.startswith("loss"), k))[:4]  # losses first
         for k, v in zip(keys, to_floats([logs[k] for k in keys])):  # one device transfer per redraw
             parts.append(f"{k} {v:.3f}")
