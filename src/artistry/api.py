@@ -106,7 +106,7 @@ def train(
     except BaseException:
         distributed.teardown()
         raise
-    distributed.teardown()
+    distributed.teardown(together=True)
     return run_dir
 
 

@@ -126,9 +126,16 @@ def device_for(device: torch.device) -> torch.device:
     return device
 
 
-def teardown() -> None:
-    """Leave the process group (after the last collective)."""
+def teardown(together: bool = False) -> None:
+    """Leave the process group (after the last collective).
+
+    `together` (a run that ended normally): wait for every rank first. Rank 0 still writes the
+    final checkpoint after the last training collective; a rank that destroyed its gloo group
+    meanwhile sometimes aborted at exit ("terminate called without an active exception").
+    """
     global _SHARD, _CONTROL, _OWN_GROUP
+    if together and _SHARD.active and dist.is_initialized():
+        dist.barrier(group=_CONTROL)
     if dist.is_initialized() and _OWN_GROUP:
         dist.destroy_process_group()
     _SHARD, _CONTROL, _OWN_GROUP = Shard(), None, False
