@@ -49,6 +49,9 @@ def test_quality_bench_trains_each_recipe_per_budget_and_writes_table_and_grids(
     assert all(r["images_seen"] > 0 and r["fid"] > 0 for r in rows)
     table = out.read_text()
     assert "FID(best) / FID(classic)" in table and "0.02 min" in table
+    assert "Machine: " in table and ("native bf16" in results["machine"])  # "no native bf16" too
+    assert all(0.0 <= r["memorized"] <= 1.0 for r in rows)
+    assert table.count("%") >= len(rows)  # the near-copies column
     assert (tmp_path / "docs" / "quality_0.02min.png").is_file()
     assert (tmp_path / "docs" / "quality_0.01min.png").is_file()
 

@@ -8,18 +8,15 @@ This module runs them and writes the report next to the published numbers.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import platform
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
+from .machine import describe_machine
 from .mode_recipes import Recipe
 from .modes_2d import TOY_STEPS, run_2d_suite
 from .stacked_mnist import STACKED_STEPS, run_stacked_suite
@@ -99,19 +96,6 @@ def format_tables(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def machine_line() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, python {platform.python_version()}"
-    )
-
-
 def merge_results(path: Path, results: dict, runs: list[dict]) -> dict:
     """Merge per-recipe `results` into the JSON at `path` (newer numbers win per recipe and
     suite) and append this invocation's run records to its `_runs` list."""
@@ -142,7 +126,7 @@ def run_modes(
     log: Callable[[str], None] = print,
 ) -> dict:
     """Run the chosen suites, print the tables, and (with `out`) write/merge markdown + JSON."""
-    log(f"machine: {machine_line()}")
+    log(f"machine: {describe_machine()}")
     results: dict[str, Any] = {}
     metas = {}
     if suite in ("2d", "all"):
@@ -168,7 +152,7 @@ def run_modes(
             results.setdefault(k, {}).update(v)
     for name, meta in metas.items():
         meta["command"] = command
-        meta["machine"] = machine_line()
+        meta["machine"] = describe_machine()
         log(f"{name} suite: {meta['wall_seconds'] / 60:.1f} min wall")
     table = format_tables(results)
     print(table)

@@ -53,6 +53,7 @@ def run_quality(
     from ..metrics.report import ImageSet, cached_real_features
     from ..metrics.stats_cache import RealFeatureCache
     from ..recipes import config_from, parse_variant
+    from .machine import describe_machine
 
     dataset = api._prepare(config_from(data, {"size": size}, parse_variant(recipes[0])[0]))
     extractor = InceptionFeatures()
@@ -69,6 +70,7 @@ def run_quality(
         "n": n,
         "protocol": protocol,
         "command": command,
+        "machine": describe_machine(),
         "rows": [],
     }
     for minutes in budgets:
@@ -145,8 +147,12 @@ def _format_row(r: dict, first_fid: float | None = None) -> str:
     return (
         f"| {r['recipe']} | {r['minutes']:g} | {r['images_seen'] / 1000:.1f}k | {r['checkpoint']} "
         f"| {r['fid']:.1f} | {ratio} | {1e3 * r['kid']:.1f} ± {1e3 * r['kid_std']:.1f} | {r['precision']:.3f} "
-        f"| {r['recall']:.3f} | {r['coverage']:.3f} |"
+        f"| {r['recall']:.3f} | {r['coverage']:.3f} | {_share(r.get('memorized'))} |"
     )
+
+
+def _share(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
 
 
 def format_table(results: dict) -> str:
@@ -154,10 +160,12 @@ def format_table(results: dict) -> str:
     lines = [
         f"{results['n']} generated images vs {results['n_real']} real, {results['size']} px, "
         f"protocol {results['protocol']}" + (f"; `{results['command']}`" if results["command"] else ""),
+        f"Machine: {results.get('machine', 'not recorded')}. Near-copies: the memorisation check's share "
+        "of samples flagged as near-copies of a training image.",
         "",
         "| recipe | budget (min) | images seen | checkpoint used | FID | FID ÷ first | KID ×10³ | precision "
-        "| recall | coverage |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| recall | coverage | near-copies |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     first = {}  # budget -> FID of its first recipe
     for r in results["rows"]:

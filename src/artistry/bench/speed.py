@@ -7,7 +7,6 @@ so queued kernels are counted.
 
 from __future__ import annotations
 
-import platform
 import statistics
 import time
 
@@ -17,6 +16,7 @@ from ..build import build_model
 from ..config import Config, resolve
 from ..runtime import Runtime, resolve_runtime, set_fast_math
 from ..training.state import TrainState, build_optimizers
+from .machine import describe_machine
 from .reference_dcgan import ReferenceDCGAN
 
 
@@ -87,17 +87,7 @@ def _time(fn, steps: int, batch: int, runtime: Runtime) -> float:
 
 def machine_description(runtime: Runtime) -> str:
     """The processor (and GPU) the numbers come from: benchmarks must say where they ran."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    bf16 = "native bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "no native bf16"
-    text = f"{cpu}, {torch.get_num_threads()} threads, {bf16}"
-    if runtime.is_cuda:
-        text = f"{torch.cuda.get_device_name(runtime.device)}; host {text}"
-    return text
+    return describe_machine(runtime.device)
 
 
 def run_speed(
