@@ -1,14 +1,17 @@
 """Training speed and peak memory of the `hires` recipe (FastGAN) at 128, 256, 512 and 1024 px.
 
-Each (size, batch) runs in a fresh process on synthetic images, so its peak RSS is its own:
+Each (size, batch) runs in a fresh process on synthetic images, so its peak memory is its own:
 one full training step (critic with the reconstruction term, generator, EMA) at the recipe's
-widths, `--warmup` untimed steps, then `--steps` timed one by one: the median, and the fastest
-step, which is the better guess of an undisturbed machine's speed when other jobs share it. Two
-batches per size give the memory per image (the slope) and a fixed part (weights, optimizer,
-the interpreter); the largest batch that fits a RAM budget is extrapolated from those two
-points, not measured.
+widths (or `--ngf`), `--warmup` untimed steps, then `--steps` timed one by one: the median, and
+the fastest step, which is the better guess of an undisturbed machine's speed when other jobs
+share it. Two batches per size give the memory per image (the slope) and a fixed part (weights,
+optimizer, the interpreter); the largest batch that fits each memory budget is extrapolated from
+those two points, not measured. On a CPU memory is the process's peak RSS; on a GPU it is the
+peak memory PyTorch's caching allocator reserved (what the card must hold, short of the CUDA
+context itself, about 0.5 GiB).
 
     .venv/bin/python benchmarks/fastgan_speed_memory.py [--sizes 128,256,512,1024] [--steps 3]
+    .venv/bin/python benchmarks/fastgan_speed_memory.py --device cuda --sizes 256,1024 --gib 16,80 --ngf 64
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ import subprocess
 import sys
 import time
 
-BATCHES = {128: (4, 16), 256: (4, 12), 512: (2, 6), 1024: (1, 3)}
+CPU_BATCHES = {128: (4, 16), 256: (4, 12), 512: (2, 6), 1024: (1, 3)}
+GPU_BATCHES = {128: (16, 64), 256: (8, 32), 512: (4, 16), 1024: (2, 8)}
 GIB = 1024**3
 
 
-def child(size: int, batch: int, steps: int, warmup: int, precision: str) -> dict:
+def child(size: int, batch: int, args) -> dict:
     import torch
 
     from artistry.bench.speed import _ours, machine_description
@@ -33,39 +37,38 @@ def child(size: int, batch: int, steps: int, warmup: int, precision: str) -> dic
 
     torch.manual_seed(0)
     cfg = Config()
-    cfg.train.precision, cfg.train.device = precision, "cpu"
-    step, runtime = _ours(cfg, "hires", batch, size)
-    for _ in range(warmup):
+    cfg.train.precision, cfg.train.device = args.precision, args.device
+    widths = {"ngf": args.ngf, "ndf": args.ngf} if args.ngf else {}
+    step, runtime = _ours(cfg, "hires", batch, size, widths)
+    sync = torch.cuda.synchronize if runtime.is_cuda else (lambda: None)
+    for _ in range(args.warmup):
         step()
     times = []
-    for _ in range(steps):
+    for _ in range(args.steps):
+        sync()
         t0 = time.perf_counter()
         step()
+        sync()
         times.append(time.perf_counter() - t0)
+    if runtime.is_cuda:
+        peak = torch.cuda.max_memory_reserved(runtime.device)
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
     return {
         "size": size,
         "batch": batch,
         "img_s": batch / statistics.median(times),
         "best_img_s": batch / min(times),
         "precision": runtime.precision,
-        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,  # Linux: KiB
+        "peak": peak,
         "machine": machine_description(runtime),
     }
 
 
 def measure(size: int, batch: int, args) -> dict:
-    cmd = [
-        sys.executable,
-        __file__,
-        "--child",
-        f"{size},{batch}",
-        "--steps",
-        str(args.steps),
-        "--warmup",
-        str(args.warmup),
-        "--precision",
-        args.precision,
-    ]
+    cmd = [sys.executable, __file__, "--child", f"{size},{batch}", "--steps", str(args.steps)]
+    cmd += ["--warmup", str(args.warmup), "--precision", args.precision, "--device", args.device]
+    cmd += ["--ngf", str(args.ngf)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -76,43 +79,55 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--precision", default="auto")
-    p.add_argument("--ram-gib", type=float, default=24.0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--ngf", type=int, default=0, help="G and D widths (0: the recipe's)")
+    p.add_argument(
+        "--gib", default="", help="memory budgets (GiB) for the largest batch [CPU 24, GPU 16,80]"
+    )
     p.add_argument("--child", default="")
     args = p.parse_args()
     if args.child:
         size, batch = map(int, args.child.split(","))
-        print(json.dumps(child(size, batch, args.steps, args.warmup, args.precision)))
+        print(json.dumps(child(size, batch, args)))
         return
+    gpu = args.device.startswith("cuda")
+    budgets = [float(g) for g in (args.gib or ("16,80" if gpu else "24")).split(",")]
+    batches = GPU_BATCHES if gpu else CPU_BATCHES
     rows, machine = [], ""
     for size in map(int, args.sizes.split(",")):
-        small, big = (measure(size, b, args) for b in BATCHES[size])
+        small, big = (measure(size, b, args) for b in batches[size])
         machine = small["machine"]
-        per_image = max(1.0, (big["peak_rss"] - small["peak_rss"]) / (big["batch"] - small["batch"]))
-        fixed = small["peak_rss"] - small["batch"] * per_image
-        fits = int((args.ram_gib * GIB - fixed) // per_image)
+        per_image = max(1.0, (big["peak"] - small["peak"]) / (big["batch"] - small["batch"]))
+        fixed = small["peak"] - small["batch"] * per_image
+        fits = [int((g * GIB - fixed) // per_image) for g in budgets]
         rows.append((size, big, per_image, fixed, fits))
         print(
-            f"{size} px: batch {small['batch']} {small['img_s']:.2f} img/s {small['peak_rss'] / GIB:.2f} GiB | "
+            f"{size} px: batch {small['batch']} {small['img_s']:.2f} img/s {small['peak'] / GIB:.2f} GiB | "
             f"batch {big['batch']} {big['img_s']:.2f} (fastest step {big['best_img_s']:.2f}) img/s "
-            f"{big['peak_rss'] / GIB:.2f} GiB",
+            f"{big['peak'] / GIB:.2f} GiB",
             flush=True,
         )
     from artistry.recipes import RECIPES
 
     hires = RECIPES["hires"]
+    ngf = args.ngf or hires["ngf"]
+    memory = "peak reserved GPU memory" if gpu else "peak RSS"
     print(
-        f"\nhires recipe ({hires['model']}, ngf {hires['ngf']}, ndf {hires['ndf']}, nz {hires['nz']}), "
-        f"{rows[0][1]['precision']}, {machine}, {args.steps} timed steps after {args.warmup} warm-up\n"
+        f"\nhires recipe ({hires['model']}, ngf {ngf}, ndf {ngf}, nz {hires['nz']}), {rows[0][1]['precision']}, "
+        f"{machine}, {args.steps} timed steps after {args.warmup} warm-up; memory = {memory}\n"
     )
+    fits_head = " | ".join(f"largest batch in {g:g} GiB (extrapolated)" for g in budgets)
     print(
-        f"| size | batch | img/s (median step) | img/s (fastest step) | peak RSS (GiB) | memory per image (MiB) "
-        f"| fixed part (GiB) | largest batch in {args.ram_gib:g} GiB (extrapolated) |"
+        f"| size | batch | img/s (median step) | img/s (fastest step) | peak (GiB) | memory per image (MiB) "
+        f"| fixed part (GiB) | {fits_head} |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|" + "---|" * len(budgets))
     for size, big, per_image, fixed, fits in rows:
         print(
             f"| {size} | {big['batch']} | {big['img_s']:.2f} | {big['best_img_s']:.2f} | "
-            f"{big['peak_rss'] / GIB:.2f} | {per_image / 2**20:.0f} | {fixed / GIB:.2f} | {fits} |"
+            f"{big['peak'] / GIB:.2f} | {per_image / 2**20:.0f} | {fixed / GIB:.2f} | "
+            + " | ".join(str(f) for f in fits)
+            + " |"
         )
 
 

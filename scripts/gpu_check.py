@@ -1,7 +1,8 @@
 """One GPU release check: every family and loss trains a few steps on CUDA, resumes, generates,
-interpolates and evaluates; the CPU/CUDA parity tests; `bench speed --device cuda`; the best
+interpolates and evaluates; the CPU/CUDA parity tests; `bench speed --device cuda`; the hires
+recipe's speed and memory at 256 and 1024 px (largest batch on a 16 GB and an 80 GB card); the best
 recipe for a time budget at 64 and 256 px; the best recipe's D(real)/D(fake) over the same 300
-steps on CPU and CUDA. Prints one table. Run through scripts/gpu_check.sh (about 8 minutes on
+steps on CPU and CUDA. Prints one table. Run through scripts/gpu_check.sh (about 10 minutes on
 an H100/H200); nothing here is a CI test.
 """
 
@@ -75,7 +76,9 @@ def main() -> int:
     p.add_argument("--data", default="data/demo")
     p.add_argument("--runs", default="runs/gpu-check")
     p.add_argument("--seconds", type=float, default=90, help="time budget of each best-recipe run [90]")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: parity,families,bench,budget,cpu300")
+    p.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: parity,families,bench,fastgan-memory,budget,cpu300"
+    )
     args = p.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     art = f"{shlex.quote(sys.executable)} -m artistry"
@@ -123,6 +126,16 @@ def main() -> int:
             ok, out = run(f"bench speed {extra}", f"{art} bench speed --device cuda --steps 50 --rounds 3 {extra}", 300)
             line = next((x for x in out.splitlines() if x.startswith("median:")), "")
             ROWS[-1]["note"] = line.replace("median: ", "")[:150]
+    if "fastgan-memory" not in skip:  # issue 23: the largest hires batch on a 16 GB and an 80 GB card
+        for ngf in (16, 64):
+            ok, out = run(
+                f"hires speed and memory, ngf {ngf}, 256 and 1024 px",
+                f"{shlex.quote(sys.executable)} benchmarks/fastgan_speed_memory.py --device cuda --sizes 256,1024 "
+                f"--gib 16,80 --steps 3 --ngf {ngf}",
+                300,
+            )
+            rows = [x for x in out.splitlines() if x.startswith("| 256") or x.startswith("| 1024")]
+            ROWS[-1]["note"] = " ; ".join(rows)[:300]
     if "budget" not in skip:
         minutes = args.seconds / 60
         for size in (64, 256):

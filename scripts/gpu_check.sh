@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU release check (about 8 minutes on one H100/H200): trains every family and loss on CUDA,
+# GPU release check (about 10 minutes on one H100/H200): trains every family and loss on CUDA,
 # resumes, generates, interpolates, evaluates, runs the CPU/CUDA parity tests and
 # `bench speed --device cuda`, and the best recipe for 90 s at 64 and 256 px; prints one table.
 # Needs a CUDA build of torch in the environment (or .venv). Usage: scripts/gpu_check.sh [--seconds 90]

@@ -20,8 +20,9 @@ from .machine import describe_machine
 from .reference_dcgan import ReferenceDCGAN
 
 
-def _ours(runtime_cfg: Config, recipe: str | None, batch: int, size: int):
-    """One training step of our loop (the recipe's networks and options) on fixed real images."""
+def _ours(runtime_cfg: Config, recipe: str | None, batch: int, size: int, overrides: dict | None = None):
+    """One training step of our loop (the recipe's networks and options, with `overrides` of its
+    config fields, e.g. widths) on fixed real images."""
     from ..recipes import config_from
 
     given = {
@@ -31,6 +32,7 @@ def _ours(runtime_cfg: Config, recipe: str | None, batch: int, size: int):
         "precision": runtime_cfg.train.precision,
         "device": runtime_cfg.train.device,
         "compile": runtime_cfg.train.compile,
+        **(overrides or {}),
     }
     cfg = config_from("bench", given, recipe) if recipe else _plain(given)
     cfg.train.eval_at = ""  # no evaluation inside a speed test
