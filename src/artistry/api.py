@@ -18,11 +18,13 @@ from .io.images import tensor_to_uint8
 from .runs import find_checkpoint, new_run_dir, read_config, write_json_atomic
 from .training.callbacks import Callback, Checkpointer, MetricsLog, ProgressBar, SampleGrids
 from .training.callbacks.collapse_alarm import CollapseAlarm
+from .training.callbacks.samples import grid_labels
 from .training.checkpointing import load_weights, restore_state
 from .training.state import TrainState, build_optimizers, make_ema
 from .training.trainer import Trainer
 
 RESUMABLE_OVERRIDES = ("steps", "epochs", "max_minutes")
+LABEL_SEED = 1 << 40  # the label of seed s comes from generator seed LABEL_SEED + s (its latent from s)
 MACHINE_OVERRIDES = ("device", "precision", "compile")  # where a resumed run computes, not what it is
 
 
@@ -126,6 +128,7 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
     dataset = _prepare(cfg)
     if shard.is_main:
         distributed.barrier()
+    labels = _resolve_labels(cfg, dataset, resumed=resume is not None)  # None when unconditional
 
     if resume is None:  # rank 0 alone writes files; the others learn the run directory from it
         if shard.is_main:
@@ -153,6 +156,8 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
         ema=make_ema(model) if t.ema else None,
         fixed_z=model.sample_latents(t.n_samples, "cpu", torch.Generator().manual_seed(t.seed + 1)).to(device),
         fixed_real=_fixed_real(dataset.images, t.n_samples, t.seed + 2).to(device),
+        fixed_y=None if labels is None else grid_labels(labels.counts, t.n_samples).to(device),
+        label_freq=None if labels is None else torch.from_numpy(labels.frequencies()),
         world=shard.world,
         grad_sync=distributed.GradSync() if shard.active else None,
     )
@@ -166,6 +171,8 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
         device=device,
         channels_last=runtime.channels_last,
         shard=(shard.rank, shard.world),
+        labels=None if labels is None else labels.labels,
+        balanced=cfg.data.balanced,
     )
     if resume is not None:
         meta = _restore_newest(run_dir, state)
@@ -216,6 +223,43 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
     )
     trainer.fit()
     return run_dir
+
+
+def _resolve_labels(cfg: Config, dataset, resumed: bool):
+    """A conditional run's labels (data/labels.py), recorded in the config (label_names,
+    num_classes) before it is written; a resumed run must find the labels it was trained on."""
+    if not cfg.data.conditional:
+        return None
+    from .config import validate
+
+    labels = _dataset_labels(cfg, dataset, check_names=resumed)
+    if not resumed:
+        cfg.data.label_names = list(labels.names)
+        cfg.model.num_classes = len(labels.names)
+        validate(cfg)
+    return labels
+
+
+def _dataset_labels(cfg: Config, dataset, check_names: bool):
+    """The dataset's labels as the config resolves them; with check_names, they must be the
+    labels the run recorded (a run's class indices mean those names)."""
+    from .data.labels import resolve_labels
+
+    d = cfg.data
+    labels = resolve_labels(
+        dataset.files,
+        [dataset.label_names[i] for i in dataset.labels],
+        csv_path=d.labels,
+        column=d.label_column,
+        min_images=d.min_label_images,
+        skipped=tuple(s["file"] for s in dataset.manifest.get("skipped", [])),
+    )
+    if check_names and labels.names != d.label_names:
+        raise ConfigError(
+            f"the run was trained on labels {', '.join(d.label_names)}, but its data ({d.path}) now has "
+            f"{', '.join(labels.names)}; use the data it was trained on"
+        )
+    return labels
 
 
 GRID_SHARE = 1 / 40  # about 40 sample grids (and collapse checks) per run, whatever the budget
@@ -281,6 +325,10 @@ class LoadedRun:
         self.step = int(meta["step"])
         self.images_seen = int(meta["images_seen"])
         self.G = self.ema if self.ema is not None else self.model.G
+        self.label_names: list[str] = list(self.config.data.label_names)  # [] when unconditional
+        self.num_classes = self.config.model.num_classes
+        freq = meta.get("label_frequencies") or [1.0] * self.num_classes
+        self.label_frequencies = torch.tensor(freq, dtype=torch.float64)  # [K]: each label's share of the data
 
     @property
     def can_sample(self) -> bool:
@@ -300,18 +348,79 @@ class LoadedRun:
         return torch.cat(zs).to(self.device)
 
     @torch.no_grad()
-    def images_from_latents(self, z: torch.Tensor, batch_size: int = 64) -> np.ndarray:
-        """Decode latents [N, nz] to uint8 images [N, C, H, W]."""
+    def images_from_latents(
+        self, z: torch.Tensor, batch_size: int = 64, labels: torch.Tensor | None = None
+    ) -> np.ndarray:
+        """Decode latents [N, nz] to uint8 images [N, C, H, W].
+
+        Args:
+            labels: for a conditional run, int64 class indices [N] or float class weights [N, K]
+                (blends; see `label_weights`); None draws them in proportion to the training data's
+                labels (the same draw every call). An unconditional run refuses labels.
+        """
         self._need_sampler()
-        out = [
-            tensor_to_uint8(self.G(z[i : i + batch_size].to(self.device)).float())
-            for i in range(0, z.shape[0], batch_size)
-        ]
+        y = self._labels_for(z.shape[0], labels, default_seeds=None)
+        out = []
+        for i in range(0, z.shape[0], batch_size):
+            zi = z[i : i + batch_size].to(self.device)
+            images = self.G(zi) if y is None else self.G(zi, y[i : i + batch_size].to(self.device))
+            out.append(tensor_to_uint8(images.float()))
         return np.concatenate(out)
 
-    def generate(self, n: int, seed: int = 0, batch_size: int = 64) -> np.ndarray:
-        """n images from seeds seed, seed+1, ..., as uint8 [n, C, H, W]."""
-        return self.images_from_latents(self.latents(range(seed, seed + n)), batch_size)
+    def generate(self, n: int, seed: int = 0, batch_size: int = 64, labels: torch.Tensor | None = None) -> np.ndarray:
+        """n images from seeds seed, seed+1, ..., as uint8 [n, C, H, W].
+
+        A conditional run with labels None draws each image's label from its seed, in proportion
+        to the training data's labels, so seed s always gives the same image.
+        """
+        seeds = range(seed, seed + n)
+        y = self._labels_for(n, labels, default_seeds=seeds)
+        return self.images_from_latents(self.latents(seeds), batch_size, y)
+
+    def label_weights(self, spec: str, n: int) -> torch.Tensor:
+        """A label spec ("Impressionism" or a blend "0.5*Impressionism+0.5*Ukiyo-e") -> float
+        class weights [n, K] for `generate(..., labels=)`; an unknown label lists the known ones."""
+        from .label_spec import parse_label_spec
+
+        if not self.num_classes:
+            raise ConfigError(f"--label: {self.run_dir} was trained without --conditional, so it has no labels")
+        row = torch.zeros(self.num_classes)
+        for index, weight in parse_label_spec(spec, self.label_names).items():
+            row[index] = weight
+        return row.expand(n, self.num_classes).clone()
+
+    def _labels_for(self, n: int, labels: torch.Tensor | None, default_seeds) -> torch.Tensor | None:
+        """Checked labels for n images: int64 [n] or float [n, K]; None for an unconditional run."""
+        if not self.num_classes:
+            if labels is not None:
+                raise ConfigError(f"--label: {self.run_dir} was trained without --conditional, so it has no labels")
+            return None
+        if labels is None:
+            seeds = default_seeds if default_seeds is not None else range(n)
+            return torch.cat(
+                [
+                    torch.multinomial(
+                        self.label_frequencies, 1, generator=torch.Generator().manual_seed(LABEL_SEED + s)
+                    )
+                    for s in seeds
+                ]
+            )
+        labels = torch.as_tensor(labels)
+        k = self.num_classes
+        if labels.is_floating_point():
+            if labels.shape != (n, k):
+                raise ConfigError(f"labels: class weights must be [{n}, {k}], got {list(labels.shape)}")
+            return labels.float()
+        if labels.shape != (n,) or (labels.numel() and not (0 <= int(labels.min()) and int(labels.max()) < k)):
+            raise ConfigError(f"labels: class indices must be [{n}] in 0..{k - 1}, got {list(labels.shape)}")
+        return labels.long()
+
+    def training_labels(self) -> np.ndarray:
+        """Each training image's label index (into `label_names`), int64 [N], in the order of
+        `training_images()`, resolved exactly as training resolved them (CSV, rare labels merged)."""
+        if not self.num_classes:
+            raise ConfigError(f"{self.run_dir} was trained without --conditional, so it has no labels")
+        return _dataset_labels(self.config, _prepare(self.config), check_names=True).labels
 
     def _pixels_to_tensor(self, images: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.asarray(images, dtype=np.float32))  # a fresh, writable copy

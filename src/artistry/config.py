@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
@@ -18,6 +19,7 @@ SIZES = (32, 64, 128, 256, 512, 1024)
 FITS = ("crop", "pad", "stretch")
 PRECISIONS = ("auto", "bf16", "fp32")
 UPSAMPLES = ("transpose", "resize")
+RESOLVED_FIELDS = ("label_names", "num_classes")  # filled from the data at train start, never set by hand
 
 
 @dataclass
@@ -29,6 +31,12 @@ class DataConfig:
     mirror: bool = False
     cache_dir: str | None = None
     min_images: int = 8
+    conditional: bool = False  # class-conditional training on the dataset's labels (issue 27)
+    labels: str | None = None  # a CSV (header; a `file` column relative to the folder) instead of subfolders
+    label_column: str = "label"  # the CSV column holding each file's label
+    min_label_images: int = 20  # labels with fewer images are merged into "other"
+    balanced: bool = False  # class-balanced sampling: every label equally often
+    label_names: list[str] = field(default_factory=list)  # resolved at train start (sorted, "other" last)
 
 
 @dataclass
@@ -41,6 +49,7 @@ class ModelConfig:
     mbdisc: int = 0  # minibatch discrimination kernels in D (Salimans et al. 2016); 0 = off
     upsample: str = "transpose"  # dcgan G: transpose (the paper) or resize (nearest + 3x3 conv)
     d_norm: str | None = None  # batch|layer|none; None = whatever the loss allows
+    num_classes: int = 0  # resolved at train start from the labels; 0 = unconditional
 
 
 @dataclass
@@ -161,7 +170,7 @@ def parse_field(name: str, text: str, where: str) -> Any:
         if s.name != "version"
         for f in dataclasses.fields(s.default_factory)
     }  # type: ignore[misc]
-    if name not in types:
+    if name not in types or name in RESOLVED_FIELDS:
         raise ConfigError(f"{where}: unknown setting '{name}'")
     kind, text = field_type(types[name]), text.strip()
     if kind is bool:
@@ -190,6 +199,7 @@ def validate(cfg: Config) -> None:
     _need(d.fit in FITS, "--fit", f"must be one of {', '.join(FITS)}, got '{d.fit}'")
     _need(d.channels in (1, 3), "--channels", f"must be 1 or 3, got {d.channels}")
     _need(d.min_images >= 1, "--min-images", "must be at least 1")
+    _validate_labels(cfg)
     registry.MODELS.get(m.model, flag="--model")
     _need(lo.loss is not None, "--loss", "was not resolved; call resolve() first")
     registry.LOSSES.get(lo.loss, flag="--loss")
@@ -252,8 +262,34 @@ def validate(cfg: Config) -> None:
         "--eval-every" if t.eval_every else "--eval-at",
         f"the {m.model} model does not generate images from noise, so there is nothing to evaluate",
     )
+    _need(
+        family.supports_conditional or not d.conditional,
+        "--labels" if d.labels else "--conditional",
+        f"the {m.model} model cannot be trained class-conditionally yet (dcgan can)",
+    )
     family.check(cfg)
     registry.LOSSES.get(lo.loss).check(cfg)
+
+
+def _validate_labels(cfg: Config) -> None:
+    """The class-conditional options; the labels themselves are checked when the data is read."""
+    d, m = cfg.data, cfg.model
+    _need(d.labels is None or d.conditional, "--labels", "needs --conditional (resolve() sets it)")
+    _need(d.labels is None or Path(d.labels).is_file(), "--labels", f"file not found: '{d.labels}'")
+    _need(bool(d.label_column.strip()), "--label-column", "must name a column of the --labels CSV")
+    _need(d.min_label_images >= 1, "--min-label-images", "must be at least 1")
+    _need(not d.balanced or d.conditional, "--balanced", "balances the labels, so it needs --conditional")
+    _need(m.num_classes >= 0, "--conditional", f"num_classes must be >= 0, got {m.num_classes}")
+    _need(
+        d.conditional or (m.num_classes == 0 and not d.label_names),
+        "--conditional",
+        "this config has labels (num_classes/label_names) but is not conditional",
+    )
+    _need(
+        m.num_classes == len(d.label_names),
+        "--conditional",
+        f"num_classes ({m.num_classes}) does not match label_names ({len(d.label_names)})",
+    )
 
 
 def eval_shares(text: str) -> list[float]:
@@ -277,6 +313,9 @@ def resolve(cfg: Config) -> Config:
     from . import registry
 
     cfg = Config.from_dict(cfg.to_dict())
+    if cfg.data.labels:  # a label file means conditional training; kept absolute for resumes
+        cfg.data.conditional = True
+        cfg.data.labels = str(Path(cfg.data.labels).expanduser().resolve())
     family = registry.MODELS.get(cfg.model.model, flag="--model")
     if cfg.loss.loss is None:
         cfg.loss.loss = family.default_loss

@@ -18,14 +18,21 @@ def ids(batch: torch.Tensor) -> list[int]:
     return [round((v + 1) * 127.5) for v in batch[:, 0, 0, 0].tolist()]
 
 
+def images_of(loader: BatchLoader) -> torch.Tensor:
+    """The next batch's images; a loader without labels gives None for them."""
+    images, labels = next(loader)
+    assert labels is None
+    return images
+
+
 def take(loader: BatchLoader, count: int) -> list[torch.Tensor]:
-    return [next(loader) for _ in range(count)]
+    return [images_of(loader) for _ in range(count)]
 
 
 def test_batches_are_float32_in_minus_one_to_one():
     images = np.zeros((4, 3, 8, 8), dtype=np.uint8)
     images[:2] = 255
-    batch = next(BatchLoader(images, 4))
+    batch = images_of(BatchLoader(images, 4))
     assert batch.dtype == torch.float32 and batch.shape == (4, 3, 8, 8)
     assert sorted(set(batch.flatten().tolist())) == [-1.0, 1.0]
 
@@ -33,9 +40,9 @@ def test_batches_are_float32_in_minus_one_to_one():
 def test_each_epoch_is_a_fresh_permutation_and_the_tail_is_dropped():
     loader = BatchLoader(numbered_images(10), 4, seed=3)
     assert len(loader) == 10 and loader.batches_per_epoch == 2
-    epoch0 = ids(next(loader)) + ids(next(loader))
+    epoch0 = ids(images_of(loader)) + ids(images_of(loader))
     assert loader.epoch == 0 and len(set(epoch0)) == 8
-    epoch1 = ids(next(loader)) + ids(next(loader))
+    epoch1 = ids(images_of(loader)) + ids(images_of(loader))
     assert loader.epoch == 1 and len(set(epoch1)) == 8
     assert epoch0 != epoch1
 
@@ -76,7 +83,7 @@ def test_state_dict_counts_epochs_and_positions():
     assert loader.state_dict() == {"epoch": 0, "position": 0}
     take(loader, 2)
     assert loader.state_dict() == {"epoch": 0, "position": 8}
-    next(loader)
+    images_of(loader)
     assert loader.state_dict() == {"epoch": 1, "position": 4}
 
 
@@ -122,13 +129,13 @@ def test_works_on_a_read_only_memory_map(tmp_path):
 
 
 def test_channels_last():
-    batch = next(BatchLoader(numbered_images(4, size=5), 2, channels_last=True))
+    batch = images_of(BatchLoader(numbered_images(4, size=5), 2, channels_last=True))
     assert batch.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_other_devices_get_the_batch_converted_there():
     # "meta" stands in for an accelerator: same code path, no data, runs anywhere.
-    batch = next(BatchLoader(numbered_images(4, size=5), 2, device="meta", channels_last=True))
+    batch = images_of(BatchLoader(numbered_images(4, size=5), 2, device="meta", channels_last=True))
     assert batch.device.type == "meta" and batch.dtype == torch.float32 and batch.shape == (2, 3, 5, 5)
     assert batch.is_contiguous(memory_format=torch.channels_last)
 

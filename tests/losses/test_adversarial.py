@@ -150,7 +150,7 @@ class LinearCritic(GenerativeModel):
         self.G = nn.Linear(2, dim)
         self.pack = pack
 
-    def discriminate(self, x):
+    def discriminate(self, x, y=None):
         return self.D(x.reshape(x.shape[0] // self.pack, -1)).reshape(-1)
 
 

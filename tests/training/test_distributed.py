@@ -99,8 +99,8 @@ def test_each_rank_reads_its_slice_of_the_global_batch_and_counts_global_images(
     one = BatchLoader(images, 6, seed=3, mirror=True)
     ranks = [BatchLoader(images, 6, seed=3, mirror=True, shard=(r, 3)) for r in range(3)]
     for _ in range(7):  # across an epoch boundary (3 batches of 6 per epoch of 20)
-        whole = next(one)
-        parts = [next(r) for r in ranks]
+        whole = next(one)[0]
+        parts = [next(r)[0] for r in ranks]
         assert [p.shape[0] for p in parts] == [2, 2, 2]
         assert torch.equal(torch.cat(parts), whole)
         assert all(r.state_dict() == one.state_dict() for r in ranks)

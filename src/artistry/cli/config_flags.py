@@ -15,6 +15,14 @@ HELP = {
     "mirror": "also show D horizontally flipped images (doubles a small dataset)",
     "cache_dir": "where prepared datasets are cached (default $ARTISTRY_CACHE or ~/.cache/artistry)",
     "min_images": "refuse datasets with fewer usable images than this",
+    "conditional": "class-conditional training: G draws the label you ask for, D judges image and label "
+    "(labels = top-level subfolders, or --labels FILE.csv)",
+    "labels": "a CSV with a header and a `file` column (paths relative to the dataset folder) giving each "
+    "image's label in --label-column; implies --conditional",
+    "label_column": "the --labels CSV column that holds the labels",
+    "min_label_images": "labels with fewer images are merged into 'other' (a projection critic's per-label "
+    "embedding memorises a label with fewer images; 20 keeps every paintings_a style with 20+ images)",
+    "balanced": "class-balanced sampling: every label is drawn equally often (with --conditional)",
     "model": "model family: dcgan, mlp, fastgan (few-shot, 128-1024 px), vae, dae",
     "nz": "latent size (GAN noise / VAE latent); --latent is the same flag",
     "ngf": "generator / decoder base width",
@@ -74,7 +82,7 @@ HELP = {
     "name": "run name (default MODEL-LOSS-FOLDER)",
     "runs_dir": "folder that holds the run directories",
 }
-SKIP = {"path"}  # the positional DIR
+SKIP = {"path", "label_names", "num_classes"}  # the positional DIR; what the labels resolve to at train start
 ALIASES = {"nz": ["--latent"]}
 
 

@@ -9,6 +9,11 @@ uninterrupted one would have, on any device.
 On an accelerator the whole uint8 dataset is copied to device memory once when it fits (1,255
 images at 64 px are 15 MB), so a batch is one gather on the device and the host never waits on
 a copy; the order and flips are the same as on the CPU path, pixel for pixel.
+
+Labels (class-conditional runs) travel with their images: a batch is (images, labels), labels
+None when the run is unconditional. `balanced` replaces each epoch's permutation by N draws with
+replacement, each label equally likely (then each image of it), from the same (seed, epoch)
+generator, so balanced batches are as deterministic and resumable as plain ones.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from artistry.errors import ConfigError
 
 
 class BatchLoader:
-    """Infinite iterator of float32 batches [B, C, H, W] in [-1, 1], reshuffled every epoch.
+    """Infinite iterator of (float32 batches [B, C, H, W] in [-1, 1], labels [B] int64 or None),
+    reshuffled every epoch.
 
     The last incomplete batch of each epoch is dropped, so every batch has batch_size images.
 
@@ -40,6 +46,8 @@ class BatchLoader:
             `world` equal slices and this loader returns slice `rank`, so the ranks together read
             what one process reads. Epoch and position count global images, so a state_dict
             saved at one world size resumes at any other.
+        labels: int64 [N], each image's class (conditional runs); batches then carry theirs.
+        balanced: draw every label equally often (needs labels).
     """
 
     def __init__(
@@ -53,6 +61,8 @@ class BatchLoader:
         channels_last: bool = False,
         resident: bool | None = None,
         shard: tuple[int, int] = (0, 1),
+        labels: np.ndarray | None = None,
+        balanced: bool = False,
     ):
         if images.ndim != 4 or images.dtype != np.uint8:
             raise ValueError(f"images must be uint8 [N, C, H, W], got {images.dtype} {images.shape}")
@@ -63,7 +73,13 @@ class BatchLoader:
                 f"--batch {batch_size} is larger than the dataset, which has {len(images)} "
                 f"images; use --batch {len(images)} or less, or add images."
             )
+        if labels is not None and (labels.dtype != np.int64 or labels.shape != (len(images),)):
+            raise ValueError(f"labels must be int64 [{len(images)}], got {labels.dtype} {labels.shape}")
+        if balanced and labels is None:
+            raise ConfigError("--balanced needs labels: train with --conditional")
         self._images = images  # [N, C, H, W] uint8
+        self._labels = labels  # [N] int64 or None
+        self.balanced = balanced
         self.rank, self.world = shard
         if batch_size % self.world:
             raise ConfigError(f"--batch {batch_size} does not divide over {self.world} processes")
@@ -81,6 +97,9 @@ class BatchLoader:
         self._resident = None  # uint8 [N, C, H, W] on self.device, or None
         if resident or (resident is None and _fits(images, self.device)):  # forced on a CPU only by tests
             self._resident = torch.from_numpy(np.ascontiguousarray(images)).to(self.device)
+        self._resident_labels = (
+            torch.from_numpy(labels).to(self.device) if self._resident is not None and labels is not None else None
+        )
         self._plan_on_device: tuple[torch.Tensor, torch.Tensor] | None = None  # order, flips on the device
 
     def __len__(self) -> int:
@@ -99,8 +118,9 @@ class BatchLoader:
     def __iter__(self) -> BatchLoader:
         return self
 
-    def __next__(self) -> torch.Tensor:
-        """The next batch: float32 tensor [B, C, H, W] in [-1, 1] on self.device (B = batch_size / world)."""
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The next batch: (float32 [B, C, H, W] in [-1, 1], int64 labels [B] or None) on self.device
+        (B = batch_size / world)."""
         if self._position + self.batch_size > len(self._images):  # drop the incomplete tail
             self._epoch += 1
             self._position = 0
@@ -110,27 +130,31 @@ class BatchLoader:
         if self._resident is not None:
             self._position += self.batch_size
             return self._gather_on_device(positions)
-        batch = np.asarray(self._images[order[positions]])  # [B, C, H, W] uint8, a copy
+        index = order[positions]
+        batch = np.asarray(self._images[index])  # [B, C, H, W] uint8, a copy
         if self.mirror:
             flip = flips[positions]
             batch[flip] = batch[flip, :, :, ::-1]
         self._position += self.batch_size
-        return self._to_unit_range(batch)
+        labels = None if self._labels is None else torch.from_numpy(self._labels[index]).to(self.device)
+        return self._to_unit_range(batch), labels
 
     @property
     def resident(self) -> bool:
         """Whether the dataset lives in device memory."""
         return self._resident is not None
 
-    def _gather_on_device(self, positions: slice) -> torch.Tensor:
+    def _gather_on_device(self, positions: slice) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The batch at `positions` of this epoch's plan, gathered and converted on the device."""
         order, flips = self._plan_on_device
-        batch = self._resident[order[positions]]  # [B, C, H, W] uint8
+        index = order[positions]
+        labels = None if self._resident_labels is None else self._resident_labels[index]
+        batch = self._resident[index]  # [B, C, H, W] uint8
         if self.mirror:
             flip = flips[positions].view(-1, 1, 1, 1)
             batch = torch.where(flip, batch.flip(-1), batch)
         x = batch.float().div_(127.5).sub_(1.0)
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+        return (x.contiguous(memory_format=torch.channels_last) if self.channels_last else x), labels
 
     def _to_unit_range(self, batch: np.ndarray) -> torch.Tensor:
         """uint8 [B, C, H, W] -> float32 [B, C, H, W] in [-1, 1] on self.device."""
@@ -169,7 +193,12 @@ class BatchLoader:
         """The permutation and mirror flags of the current epoch, drawn once per epoch."""
         if self._plan_epoch != self._epoch:
             generator = torch.Generator().manual_seed(_epoch_seed(self.seed, self._epoch))
-            self._order = torch.randperm(len(self._images), generator=generator).numpy()
+            if self.balanced:  # N draws with replacement, every label equally likely
+                self._order = torch.multinomial(
+                    _balanced_weights(self._labels), len(self._images), replacement=True, generator=generator
+                ).numpy()
+            else:
+                self._order = torch.randperm(len(self._images), generator=generator).numpy()
             self._flips = (torch.rand(len(self._images), generator=generator) < 0.5).numpy()
             self._plan_epoch = self._epoch
             if self._resident is not None:  # one small host-to-device copy per epoch
@@ -178,6 +207,12 @@ class BatchLoader:
                     torch.from_numpy(self._flips).to(self.device),
                 )
         return self._order, self._flips
+
+
+def _balanced_weights(labels: np.ndarray) -> torch.Tensor:
+    """Per-image sampling weight 1 / (images of its label): each label gets the same total weight."""
+    counts = np.bincount(labels)
+    return torch.from_numpy(1.0 / counts[labels])  # [N] float64
 
 
 RESIDENT_SHARE = 0.25  # of the device's total memory: the rest is for models, activations, evaluation

@@ -27,9 +27,9 @@ from .penalties import clip_weights_, feature_matching, gradient_penalty, r1_pen
 Tensor = torch.Tensor
 
 
-def _with_auxiliary(model, real, loss, logs):
+def _with_auxiliary(model, real, labels, loss, logs):
     """Adds a family's own generator-side loss (e.g. the ELBO of a VAE-GAN)."""
-    return _add(model.auxiliary_loss(real), loss, logs)
+    return _add(model.auxiliary_loss(real, labels), loss, logs)
 
 
 def _with_critic_auxiliary(model, real, kept, loss, logs):
@@ -86,38 +86,38 @@ class AdversarialLoss(Loss):
         lo = self.cfg.loss
         clip, gp, r1, fm = lo.clip, lo.gp or 0.0, lo.r1, lo.fm
 
-        def critic(model, real):
-            fake = fake_batch(model, real.shape[0], real.device).detach()
-            d_real, kept = model.discriminate_real(real)
+        def critic(model, real, labels=None):
+            fake = fake_batch(model, real.shape[0], real.device, labels).detach()
+            d_real, kept = model.discriminate_real(real, labels)
             d_real = d_real.float()
-            d_fake = model.discriminate(fake).float()
+            d_fake = model.discriminate(fake, labels).float()
             loss, logs = self.critic_objective(d_real, d_fake)
             # rt: ADA's overfitting heuristic, the share of reals D calls real minus the rest
             logs = {"loss_D": loss, **logs, "rt": torch.sign(d_real.detach()).mean()}
             if gp:
-                penalty = gradient_penalty(model, real, fake)
+                penalty = gradient_penalty(model, real, fake, labels)
                 loss = loss + gp * penalty
                 logs["gp"] = penalty
             if r1:
-                penalty = r1_penalty(model, real)
+                penalty = r1_penalty(model, real, labels)
                 loss = loss + 0.5 * r1 * penalty
                 logs["r1"] = penalty
             return _with_critic_auxiliary(model, real, kept, loss, logs)
 
-        def generator(model, real):
-            fake = fake_batch(model, real.shape[0], real.device)
+        def generator(model, real, labels=None):
+            fake = fake_batch(model, real.shape[0], real.device, labels)
             if fm:
-                d_fake, h_fake = model.discriminate_with_features(fake)
+                d_fake, h_fake = model.discriminate_with_features(fake, labels)
             else:
-                d_fake = model.discriminate(fake)
+                d_fake = model.discriminate(fake, labels)
             loss = self.generator_objective(d_fake.float())
             logs = {"loss_G": loss}
             if fm:
                 with torch.no_grad():  # in train mode, like the critic's own pass over this real batch
-                    h_real = model.discriminate_with_features(real)[1]
+                    h_real = model.discriminate_with_features(real, labels)[1]
                 logs["fm"] = feature_matching(h_fake, h_real)
                 loss = loss + fm * logs["fm"]
-            return _with_auxiliary(model, real, loss, logs)
+            return _with_auxiliary(model, real, labels, loss, logs)
 
         after = (lambda model: clip_weights_(model, clip)) if clip else None
         return [

@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..models.base import CriticSpec, GenerativeModel
 
 Logs = dict[str, float]
-LossFn = Callable[[GenerativeModel, torch.Tensor], "tuple[torch.Tensor, dict[str, torch.Tensor]]"]
+LossFn = Callable[..., "tuple[torch.Tensor, dict[str, torch.Tensor]]"]  # (model, real, labels) -> (loss, logs)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,11 @@ class OptimSpec:
 
 @dataclass
 class Phase:
-    """One optimisation phase: `compute(model, real)` -> (loss, logs), stepping `optimizer`.
+    """One optimisation phase: `compute(model, real, labels)` -> (loss, logs), stepping `optimizer`.
+
+    `labels` are the real batch's class labels ([N] int64) or None (unconditional); a phase passes
+    them on to the model (fakes drawn for the same labels, D judging image and label) without
+    knowing what they mean.
 
     Each repeat of a `uses_real` phase draws a fresh real batch (n_critic); other phases get
     the last one drawn (for auxiliary losses). `after_step` runs after each
@@ -106,6 +110,11 @@ class Loss:
         raise NotImplementedError
 
 
-def fake_batch(model: GenerativeModel, n: int, device: torch.device) -> torch.Tensor:
-    """G(z) for n fresh latents drawn from the global RNG (restored on resume)."""
-    return model.generate(model.sample_latents(n, device))
+def fake_batch(
+    model: GenerativeModel, n: int, device: torch.device, labels: torch.Tensor | None = None
+) -> torch.Tensor:
+    """G(z, labels) for n fresh latents drawn from the global RNG (restored on resume).
+
+    Conditional runs draw the fakes for the real batch's labels, so fakes follow the same label
+    distribution as the reals (balanced or not)."""
+    return model.generate(model.sample_latents(n, device), labels)

@@ -35,12 +35,13 @@ def psnr(a: torch.Tensor, b: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
     return 10.0 * torch.log10(peak**2 / mse.clamp_min(1e-10))
 
 
-def elbo(model, real: torch.Tensor):
+def elbo(model, real: torch.Tensor, labels: torch.Tensor | None = None):
     """Negative ELBO of a batch, averaged over images: recon + w * KL, w ramped by the warm-up.
 
     Args:
         model: a ConvVAE (encode, reparameterize, decode_logits, kl_weight, elbo_images).
         real: images [N, C, H, W] in [-1, 1].
+        labels: the batch's class labels [N] or None; not used by the unconditional VAE.
 
     Returns:
         (loss, logs) with logs loss_G, recon, kl, kl_weight and psnr (of the sampled decode).
@@ -116,7 +117,7 @@ class DenoiseLoss(_ReconstructionLoss):
         from ..data.corrupt import corrupt
         from ..distributed import on_global_batch
 
-        def step(model, real):
+        def step(model, real, labels=None):  # labels: unused, the denoiser is unconditional
             # [N, C, H, W], global RNG; many processes: this rank's rows of the global batch's corruption
             noisy = on_global_batch(lambda x: corrupt(x, self.noise), real)
             out = model.G(noisy)  # [N, C, H, W]

@@ -48,7 +48,8 @@ class UNetLite(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        # y (class labels) is ignored: the denoiser is unconditional
         h, w = x.shape[-2:]
         m = 2**self.depth
         ph, pw = (-h) % m, (-w) % m
@@ -88,7 +89,9 @@ class DenoisingAutoencoder(GenerativeModel):
         self.noise = parse_noise(noise)
 
     @torch.no_grad()
-    def preview(self, G: nn.Module, fixed_z: torch.Tensor, fixed_real: torch.Tensor) -> torch.Tensor:
+    def preview(
+        self, G: nn.Module, fixed_z: torch.Tensor, fixed_real: torch.Tensor, fixed_y: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Rows of (noisy | cleaned | original) triples from fixed_real, corrupted under a fixed seed."""
         from ..data.corrupt import corrupt
 

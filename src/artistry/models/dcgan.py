@@ -2,6 +2,10 @@
 
 One more block per doubling of resolution; widths are capped at 8x the base width so 256 px
 stays a sensible size.
+
+Class-conditional (`num_classes` > 0): G's batch norms become class-conditional batch norms
+(a scale and shift per label) and D becomes a projection discriminator (Miyato & Koyama 2018):
+logit = head(features) + <embed(y), sum-pooled features>.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..registry import MODELS
 from .base import CriticSpec, GenerativeModel
+from .conditioning import ClassEmbedding, ConditionalBatchNorm2d, projection_term
 from .layers import MinibatchDiscrimination, MinibatchStd, apply_spectral_norm_, critic_norm, init_dcgan_, pack_samples
 
 MAX_MULT = 8
@@ -35,25 +40,37 @@ def _up(cin: int, cout: int, upsample: str) -> list[nn.Module]:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, nz: int, ngf: int, channels: int, size: int, upsample: str = "transpose"):
+    def __init__(self, nz: int, ngf: int, channels: int, size: int, upsample: str = "transpose", num_classes: int = 0):
         super().__init__()
         w = _widths(size, ngf)
+
+        def norm(c: int) -> nn.Module:
+            return ConditionalBatchNorm2d(c, num_classes) if num_classes else nn.BatchNorm2d(c)
+
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(nz, w[0], 4, 1, 0, bias=False),
-            nn.BatchNorm2d(w[0]),
+            norm(w[0]),
             nn.ReLU(True),
         ]
         for cin, cout in zip(w[:-1], w[1:]):
-            layers += [*_up(cin, cout, upsample), nn.BatchNorm2d(cout), nn.ReLU(True)]
+            layers += [*_up(cin, cout, upsample), norm(cout), nn.ReLU(True)]
         layers += [*_up(w[-1], channels, upsample), nn.Tanh()]
         self.net = nn.Sequential(*layers)
+        self.num_classes = num_classes
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z[:, :, None, None])  # [N, nz] -> [N, C, S, S]
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        x = z[:, :, None, None]  # [N, nz, 1, 1]
+        if not self.num_classes:  # unconditional: y is ignored
+            return self.net(x)  # [N, C, S, S]
+        if y is None:
+            raise ValueError("this generator is class-conditional: pass labels y ([N] indices or [N, K] weights)")
+        for layer in self.net:
+            x = layer(x, y) if isinstance(layer, ConditionalBatchNorm2d) else layer(x)
+        return x  # [N, C, S, S]
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, ndf: int, channels: int, size: int, spec: CriticSpec):
+    def __init__(self, ndf: int, channels: int, size: int, spec: CriticSpec, num_classes: int = 0):
         super().__init__()
         w = list(reversed(_widths(size, ndf)))  # [b, 2b, 4b, 8b] for 64 px
         self.pack = spec.pack
@@ -73,16 +90,22 @@ class DCGANDiscriminator(nn.Module):
         self.mbdisc_head = nn.Linear(spec.mbdisc, 1) if spec.mbdisc else None
         if spec.spectral:
             apply_spectral_norm_(self)
+        # projection discriminator: one embedding row per class, read against the pooled features
+        self.embed = ClassEmbedding(num_classes, w[-1]) if num_classes else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_features(x)[0]
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_features(x, y)[0]
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits [N / pack], the last conv features before any batch layer [N / pack, F])."""
-        h = self.features(pack_samples(x, self.pack))
+        h = self.features(pack_samples(x, self.pack))  # [N / pack, C, 4, 4]
         logits = self.head(self.mbstd(h) if self.mbstd is not None else h).reshape(-1)  # [N / pack]
         if self.mbdisc is not None:
             logits = logits + self.mbdisc_head(self.mbdisc(h)).reshape(-1)
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("this critic is class-conditional: pass labels y")
+            logits = logits + projection_term(h, y, self.embed)
         return logits, h.flatten(1)
 
 
@@ -90,21 +113,34 @@ class DCGANDiscriminator(nn.Module):
 class DCGAN(GenerativeModel):
     """The DCGAN family; the critic's contents come from the loss (CriticSpec)."""
 
+    supports_conditional = True
+
     @classmethod
     def check(cls, cfg: Config) -> None:
         if cfg.data.size < 16:
             raise ConfigError("--size: dcgan needs at least 16 px")
+        if cfg.data.conditional and cfg.loss.pack > 1:  # a packed group mixes labels: no one class to project
+            raise ConfigError("--pack: a --conditional dcgan judges one image at a time; use --pack 1")
 
     @classmethod
     def from_config(cls, cfg: Config, critic: CriticSpec | None) -> DCGAN:
         m, d = cfg.model, cfg.data
-        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.upsample)
+        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.upsample, m.num_classes)
 
     def __init__(
-        self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec, upsample: str = "transpose"
+        self,
+        nz: int,
+        ngf: int,
+        ndf: int,
+        channels: int,
+        size: int,
+        critic: CriticSpec,
+        upsample: str = "transpose",
+        num_classes: int = 0,
     ):
         super().__init__(nz, (channels, size, size))
-        self.G = DCGANGenerator(nz, ngf, channels, size, upsample)
-        self.D = DCGANDiscriminator(ndf, channels, size, critic)
+        self.G = DCGANGenerator(nz, ngf, channels, size, upsample, num_classes)
+        self.D = DCGANDiscriminator(ndf, channels, size, critic, num_classes)
         self.pack = critic.pack
+        self.num_classes = num_classes
         init_dcgan_(self)

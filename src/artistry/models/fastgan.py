@@ -130,7 +130,8 @@ class FastGANGenerator(nn.Module):
         self.excite = nn.ModuleDict({str(t): Excitation(width(s, ngf), width(t, ngf)) for s, t in self.links})
         self.to_rgb = nn.Sequential(nn.Conv2d(width(size, ngf), channels, 3, 1, 1), nn.Tanh())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:  # [N, nz] -> [N, C, S, S]
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # [N, nz] -> [N, C, S, S]
+        # y (class labels) is ignored: this generator is unconditional
         h = self.init(z[:, :, None, None])
         kept = {4: h}
         sources = {s for s, _ in self.links}
@@ -293,7 +294,7 @@ class FastGAN(GenerativeModel):
         self.D = FastGANDiscriminator(ndf, channels, size, critic)
         init_dcgan_(self)
 
-    def discriminate_real(self, x: torch.Tensor):
+    def discriminate_real(self, x: torch.Tensor, y: torch.Tensor | None = None):
         """Logits on the real batch, keeping the (augmented) images and D's 8x8 and 16x16 features
         for the reconstruction term, so it needs no second pass through D."""
         x = self._critic_input(x)

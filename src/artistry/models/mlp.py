@@ -36,7 +36,8 @@ class MLPGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.out_shape = tuple(out_shape)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        # y (class labels) is ignored: this generator is unconditional
         return self.net(z).reshape(z.shape[0], *self.out_shape)  # [N, *out_shape]
 
 

@@ -122,7 +122,7 @@ class ConvVAE(GenerativeModel):
         return (self.beta * (self.elbo_images.double() / self.kl_warmup).clamp(max=1.0)).float()
 
     # --- hooks used by the losses and the trainer ----------------------------------------------
-    def auxiliary_loss(self, real: torch.Tensor):
+    def auxiliary_loss(self, real: torch.Tensor, y: torch.Tensor | None = None):
         """VAE-GAN: the ELBO (per pixel, so the adversarial term keeps a say) joins G's loss."""
         if self.D is None:
             return None
@@ -139,7 +139,9 @@ class ConvVAE(GenerativeModel):
         return groups
 
     @torch.no_grad()
-    def preview(self, G: nn.Module, fixed_z: torch.Tensor, fixed_real: torch.Tensor) -> torch.Tensor:
+    def preview(
+        self, G: nn.Module, fixed_z: torch.Tensor, fixed_real: torch.Tensor, fixed_y: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Prior samples G(fixed_z) in the top rows, then input | reconstruction pairs.
 
         [M, C, H, W] in [-1, 1]; `preview_nrow` is set so each pair sits side by side.

@@ -27,6 +27,8 @@ def save_state(path: Path, state: TrainState, cfg: Config, loader_state: dict[st
     }
     tensors["fixed.z"] = state.fixed_z
     tensors["fixed.real"] = state.fixed_real
+    if state.fixed_y is not None:
+        tensors["fixed.y"] = state.fixed_y
     tensors["rng.torch"] = torch.get_rng_state()
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         for i, s in enumerate(torch.cuda.get_rng_state_all()):
@@ -48,6 +50,9 @@ def save_state(path: Path, state: TrainState, cfg: Config, loader_state: dict[st
         "optimizers": optim,
         "extra": state.extra,
         "has_ema": state.ema is not None,
+        "label_names": list(cfg.data.label_names),  # [] when unconditional
+        # each label's share of the training images: what `generate` draws labels from by default
+        "label_frequencies": [] if state.label_freq is None else [float(f) for f in state.label_freq],
     }
     ckpt.save_atomic(path, tensors, meta)
 
@@ -99,6 +104,7 @@ def restore_state(path: Path, state: TrainState) -> dict[str, Any]:
     device = next(state.model.parameters()).device
     state.fixed_z = tensors["fixed.z"].to(device)
     state.fixed_real = tensors["fixed.real"].to(device)
+    state.fixed_y = tensors["fixed.y"].to(device) if "fixed.y" in tensors else None
     state.step = int(meta["step"])
     state.images_seen = int(meta["images_seen"])
     state.elapsed = float(meta["elapsed"])

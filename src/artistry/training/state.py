@@ -20,6 +20,12 @@ class TrainState:
     ema: nn.Module | None  # running average of model.G, used for samples and generation
     fixed_z: torch.Tensor  # [n_samples, nz]: the one noise batch every grid is drawn from
     fixed_real: torch.Tensor  # [n_samples, C, H, W] in [-1, 1]: for reconstruction previews
+    # conditional runs: the grid's labels, one label per row repeated across its columns, int64
+    # [rows * columns <= n_samples] (see api.grid_labels); None when unconditional
+    fixed_y: torch.Tensor | None = None
+    # conditional runs: each label's share of the training images, float64 [K] on the CPU, for
+    # drawing labels like the data's (in-training evaluation); from the data, so not checkpointed
+    label_freq: torch.Tensor | None = None
     step: int = 0
     images_seen: int = 0
     elapsed: float = 0.0  # training seconds, summed over resumes

@@ -56,15 +56,22 @@ def _step_where(opt: torch.optim.Optimizer, ok: torch.Tensor) -> None:
     opt.step()
 
 
+def _split(batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(images, labels) from a loader's (images, labels) or a bare image batch (no labels)."""
+    return batch if isinstance(batch, tuple) else (batch, None)
+
+
 def train_step(
     state: TrainState,
     phases: list[Phase],
-    next_batch: Callable[[], torch.Tensor],
+    next_batch: Callable[[], torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]],
     autocast: Callable[[], contextlib.AbstractContextManager],
     ema_beta: Callable[[int], float] | None,
 ) -> tuple[dict[str, torch.Tensor], int]:
     """Run every phase once (critic phases `repeats` times). Returns (logs, real images drawn).
 
+    `next_batch()` gives a real batch [B, C, H, W], or (batch, labels [B] int64 or None) as the
+    BatchLoader does; the labels go to every phase with the batch they came with.
     `autocast()` is the runtime's autocast context; `ema_beta(images_seen)` gives the EMA decay
     for this step (None: no EMA). The logs are detached 0-d tensors on the model's device (or
     plain floats for values the loss knows on the host).
@@ -75,7 +82,7 @@ def train_step(
     """
     model = state.model
     logs: dict[str, torch.Tensor] = {}
-    real = None
+    real = labels = None
     drawn = 0
     all_ok = None  # 0-d bool on the device: every phase's loss and gradients were finite
     for phase in phases:
@@ -83,10 +90,10 @@ def train_step(
         _only_train(state, phase.optimizer)
         for _ in range(phase.repeats):
             if phase.uses_real or real is None:
-                real = next_batch()
+                real, labels = _split(next_batch())
                 drawn += real.shape[0] * state.world  # images seen count the global batch
             with autocast():
-                loss, phase_logs = phase.compute(model, real)
+                loss, phase_logs = phase.compute(model, real, labels)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if state.grad_sync is not None:  # many processes: average this network's gradients first,

@@ -164,7 +164,7 @@ class Trainer:
         phases = self.loss.phases()
         beta = (lambda seen: ema_beta(self.cfg, seen)) if self.state.ema is not None else None
         autocast = self.runtime.autocast
-        next_batch = lambda: next(self.loader).to(self.device, non_blocking=True)  # noqa: E731
+        next_batch = lambda: _on_device(next(self.loader), self.device)  # noqa: E731
         self.state.model.train()
         o, lr_tail = self.cfg.optim, self.cfg.train.lr_tail
 
@@ -269,3 +269,9 @@ class Trainer:
     def _restore_signal_handlers(old) -> None:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+def _on_device(batch: tuple[torch.Tensor, torch.Tensor | None], device: torch.device):
+    """The loader's (images, labels) on `device` (already there unless a test's loader is elsewhere)."""
+    images, labels = batch
+    return images.to(device, non_blocking=True), None if labels is None else labels.to(device, non_blocking=True)

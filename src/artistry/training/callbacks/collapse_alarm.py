@@ -51,7 +51,9 @@ def near_duplicate_fraction(x: torch.Tensor, tau: float) -> float:
 def critic_features(model, x: torch.Tensor) -> torch.Tensor | None:
     """The input of D's last layer (`D.head`) for images x, [M / pack, F]; None without one.
 
-    D runs in eval mode (batch-norm running statistics, no spectral-norm power iteration).
+    D runs in eval mode (batch-norm running statistics, no spectral-norm power iteration). A
+    conditional D is called with label 0 for every image: the features before its head do not
+    depend on the label (only the projection term of the logit does).
     """
     D = getattr(model, "D", None)
     head = getattr(D, "head", None) if D is not None else None
@@ -66,7 +68,9 @@ def critic_features(model, x: torch.Tensor) -> torch.Tensor | None:
     was_training = D.training
     D.eval()
     try:
-        D(x)
+        D(x) if not getattr(model, "num_classes", 0) else D(
+            x, torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
+        )
     finally:
         hook.remove()
         D.train(was_training)
@@ -74,9 +78,12 @@ def critic_features(model, x: torch.Tensor) -> torch.Tensor | None:
 
 
 def fixed_noise_samples(state) -> torch.Tensor:
-    """G(fixed_z) from the sampling generator (EMA when kept), in eval mode."""
+    """G(fixed_z) from the sampling generator (EMA when kept), in eval mode; conditional runs draw
+    the grid's labels with distinct latents (the grid itself repeats them across rows)."""
     with looking_at(state.sampling_generator()) as G:
-        return G(state.fixed_z).float()
+        if state.fixed_y is None:
+            return G(state.fixed_z).float()
+        return G(state.fixed_z[: state.fixed_y.shape[0]], state.fixed_y).float()
 
 
 class CollapseAlarm(Callback):

@@ -244,13 +244,18 @@ def generate_fixed(state, n: int, seed: int, device, batch_size: int = 64) -> np
     """n uint8 images [n, C, H, W] from the sampling generator, latents from `seed` (same every time).
 
     Runs in eval mode with its own generator for the latents (drawn on the CPU, so the same
-    seed gives the same images on every device), so evaluating never changes training.
+    seed gives the same images on every device), so evaluating never changes training. A
+    conditional run's labels come from the same generator, in proportion to the data's labels.
     """
-    z = state.model.sample_latents(n, "cpu", torch.Generator().manual_seed(seed))
+    g = torch.Generator().manual_seed(seed)
+    z = state.model.sample_latents(n, "cpu", g)
+    y = None if state.label_freq is None else torch.multinomial(state.label_freq, n, replacement=True, generator=g)
     with looking_at(state.sampling_generator()) as G:
-        return np.concatenate(
-            [tensor_to_uint8(G(z[i : i + batch_size].to(device)).float()) for i in range(0, n, batch_size)]
-        )
+        parts = []
+        for i in range(0, n, batch_size):
+            zi = z[i : i + batch_size].to(device)
+            parts.append(tensor_to_uint8((G(zi) if y is None else G(zi, y[i : i + batch_size].to(device))).float()))
+        return np.concatenate(parts)
 
 
 def _scalars(report: dict) -> dict:

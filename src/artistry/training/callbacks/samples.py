@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from ...io.images import make_grid, save_gif, save_png, tensor_to_uint8
+from ...models.base import grid_layout
 from .base import Callback, Every, as_every
 
 MAX_TIMELAPSE_FRAMES = 120
@@ -32,10 +33,24 @@ def looking_at(module: torch.nn.Module):
         module.train(was_training)
 
 
+MAX_GRID_ROWS = 16  # labels shown in a conditional grid: the most frequent ones
+
+
+def grid_labels(counts: list[int], n_samples: int) -> torch.Tensor:
+    """A conditional grid's labels, int64 [rows * columns]: one row per label (the MAX_GRID_ROWS
+    most frequent, in label order), each repeated across the row's `n_samples // rows` columns."""
+    ranked = sorted(range(len(counts)), key=lambda k: (-counts[k], k))[:MAX_GRID_ROWS]
+    rows = torch.tensor(sorted(ranked), dtype=torch.int64)
+    columns = max(1, n_samples // len(rows))
+    return rows.repeat_interleave(columns)
+
+
 def render_preview(state) -> torch.Tensor:
     """The grid images for the current state, [M, C, H, W] in [-1, 1]."""
     with looking_at(state.sampling_generator()) as G:
-        return state.model.preview(G, state.fixed_z, state.fixed_real).float()
+        if state.fixed_y is None:  # unconditional families keep their three-argument preview
+            return state.model.preview(G, state.fixed_z, state.fixed_real).float()
+        return state.model.preview(G, state.fixed_z, state.fixed_real, state.fixed_y).float()
 
 
 class SampleGrids(Callback):
@@ -61,6 +76,8 @@ class SampleGrids(Callback):
     def save(self, trainer) -> None:
         images = tensor_to_uint8(render_preview(trainer.state))
         nrow = max(1, int(math.ceil(math.sqrt(images.shape[0]))))
+        if trainer.state.fixed_y is not None:  # one row per label
+            nrow = grid_layout(trainer.state.fixed_y)[1]
         grid = make_grid(images, nrow=getattr(trainer.state.model, "preview_nrow", None) or nrow)
         save_png(grid, trainer.run_dir / "samples" / f"{trainer.state.images_seen:09d}.png")
 
