@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..errors import ConfigError
 from ..io.atomic import write_text_atomic
@@ -38,8 +39,6 @@ CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 def cpu_line() -> str:
     """The CPU's model name and which of the flags that decide its speed it has (as lscpu shows them)."""
     import os
-
-    import torch
 
     name, flags = None, set()
     try:
@@ -127,8 +126,8 @@ def run_conditional_quality(
     for role, loaded in (("conditional", cond), ("unconditional", uncond)):
         tic = time.perf_counter()
         log(f"{role}: generating {n} images from {loaded.run_dir} ({loaded.checkpoint_path.name})")
-        labels = _torch_labels(asked) if role == "conditional" else None
-        images = loaded.generate(n, seed=seed, **({} if labels is None else {"labels": labels}))
+        labels = torch.from_numpy(asked) if role == "conditional" else None
+        images = loaded.generate(n, seed=seed, labels=labels)
         features = extractor.extract(images, protocol)
         report = compute_report(
             images,
@@ -163,12 +162,6 @@ def run_conditional_quality(
         write_text_atomic(Path(out), results["markdown"])
         write_text_atomic(Path(out).with_suffix(".json"), json.dumps(results, indent=2) + "\n")
     return results
-
-
-def _torch_labels(asked: np.ndarray):
-    import torch
-
-    return torch.from_numpy(asked)
 
 
 def _check_same_data(flag: str, loaded, key: str) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..errors import ConfigError
 
@@ -88,7 +89,7 @@ def evaluate_run(
         f"generating {n} images from {loaded.run_dir.name} at step {loaded.step}"
         + (" (labels in the training set's proportions)" if per_label else "")
     )
-    generated = _generate(loaded, n, seed, asked)  # [N, C, H, W] uint8
+    generated = loaded.generate(n, seed=seed, labels=None if asked is None else torch.from_numpy(asked))
     real_set, hit = cached_real_features(
         ImageSet(real.images, source=real.manifest["source"]), protocol, extractor, cache, real.key
     )
@@ -135,20 +136,12 @@ def evaluate_run(
 
 
 def _check_per_label(loaded, data) -> None:
-    if not getattr(loaded, "num_classes", 0):
+    if not loaded.num_classes:
         raise ConfigError(
             f"--per-label: {loaded.run_dir} was trained without --conditional, so it has no labels to evaluate"
         )
     if data:
         raise ConfigError("--per-label compares with the run's own labelled training images; leave out --data")
-
-
-def _generate(loaded, n: int, seed: int, asked: np.ndarray | None) -> np.ndarray:
-    if asked is None:
-        return loaded.generate(n, seed=seed)
-    import torch
-
-    return loaded.generate(n, seed=seed, labels=torch.from_numpy(asked))
 
 
 def summary_line(report: dict, n_real: int | None = None) -> str:

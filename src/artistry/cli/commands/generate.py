@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline = Pipeline.from_args(args)  # checks the post-processing flags before generating
     loaded = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
     labels = None if args.label is None else label_weights_for(loaded, args.label, args.n)  # [N, K]
-    images = loaded.generate(args.n, seed=args.seed, batch_size=args.batch, **_labels_kw(labels))  # [N, C, H, W]
+    images = loaded.generate(args.n, seed=args.seed, batch_size=args.batch, labels=labels)  # [N, C, H, W]
     images = _postprocess(pipeline, images)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -89,14 +89,9 @@ def label_weights_for(loaded, spec: str, n: int, flag: str = "--label"):
     from ...errors import ConfigError
     from ...label_spec import label_weights
 
-    if not getattr(loaded, "num_classes", 0):
+    if not loaded.num_classes:
         raise ConfigError(
             f"{flag}: {loaded.run_dir} was trained without --conditional, so it has no labels; "
             "train with --conditional to generate by label"
         )
     return label_weights(spec, list(loaded.label_names), n, flag=flag)
-
-
-def _labels_kw(labels) -> dict:
-    """Pass labels= only when there are some, so unconditional runs take the plain call."""
-    return {} if labels is None else {"labels": labels}

@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
 
         labels = label_weights_for(loaded, args.label, args.frames)
         through += f" with label {args.label}"
-    frames = loaded.images_from_latents(path, **({} if labels is None else {"labels": labels}))  # [F, C, H, W]
+    frames = loaded.images_from_latents(path, labels=labels)  # [F, C, H, W]
     out = Path(args.out)
     if out.suffix.lower() == ".gif":
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +141,7 @@ def label_morph(loaded, text: str, seed: int, frames: int):
     from ...errors import ConfigError
     from ...label_spec import label_path, parse_label_list
 
-    if not getattr(loaded, "num_classes", 0):
+    if not loaded.num_classes:
         raise ConfigError(
             f"--labels: {loaded.run_dir} was trained without --conditional, so it has no labels to move between"
         )
