@@ -249,7 +249,8 @@ def format_report(results: dict) -> str:
     lines += [
         "",
         f"Label classifier: a small CNN trained on {clf['n_train']} real images; on {clf['n_held_out']} held-out real "
-        f"images its accuracy is {clf['accuracy']:.1%} (balanced over labels {clf['balanced_accuracy']:.1%}). "
+        f"images its accuracy is {clf['accuracy']:.1%} (balanced over labels {clf['balanced_accuracy']:.1%}; always "
+        f"guessing the most frequent label scores {clf['majority_share']:.1%}). "
         f"The unconditional run's {ua['overall']:.1%} is the chance level: its images were never asked for a label.",
         "",
         "## Per label",

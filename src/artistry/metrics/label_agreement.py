@@ -83,6 +83,7 @@ class TrainedClassifier:
     )  # held-out recall; None: no held-out image
     n_train: int = 0
     n_held_out: int = 0
+    majority_share: float = float("nan")  # the most frequent label's share: what always guessing it scores
     epochs: int = EPOCHS
     cached: bool = False
     seconds: float = 0.0
@@ -100,6 +101,7 @@ class TrainedClassifier:
             "per_label_accuracy": self.per_label_accuracy,
             "n_train": self.n_train,
             "n_held_out": self.n_held_out,
+            "majority_share": self.majority_share,
             "epochs": self.epochs,
             "held_out_share": HELD_OUT_SHARE,
             "network": f"LabelClassifier v{CLASSIFIER_VERSION} (stride-2 conv blocks {list(WIDTHS)}, "
@@ -189,6 +191,7 @@ def _train(images, labels, label_names, epochs, seed, log) -> TrainedClassifier:
         per_label,
         n_train=len(train_idx),
         n_held_out=len(held_idx),
+        majority_share=float(np.bincount(labels).max() / len(labels)),
         epochs=epochs,
         seconds=time.perf_counter() - tic,
     )
@@ -245,6 +248,7 @@ def cached_label_classifier(
                 meta["per_label_accuracy"],
                 n_train=meta["n_train"],
                 n_held_out=meta["n_held_out"],
+                majority_share=meta["majority_share"],
                 epochs=epochs,
                 cached=True,
             )
@@ -257,6 +261,7 @@ def cached_label_classifier(
         "per_label_accuracy": trained.per_label_accuracy,
         "n_train": trained.n_train,
         "n_held_out": trained.n_held_out,
+        "majority_share": trained.majority_share,
     }
     save_atomic(path, trained.model.state_dict(), meta)
     log(f"  label classifier: held-out accuracy {trained.accuracy:.1%} ({trained.seconds:.0f} s), cached {path}")

@@ -93,6 +93,8 @@ def per_label_markdown(per_label: dict, agreement: dict | None = None) -> list[s
         "label's FID between runs with the same --n, not labels with each other.",
         "",
     ]
+    if not per_label["labels"]:
+        return lines + [f"No label has {per_label['min_images']} real images: " + _left_out(per_label) + "."]
     with_agreement = agreement is not None
     head = "| label | real | generated | FID | KID ×10³ | precision | recall | coverage |"
     rule = "|---|---|---|---|---|---|---|---|"
@@ -109,7 +111,7 @@ def per_label_markdown(per_label: dict, agreement: dict | None = None) -> list[s
             line += _agreement_cells(agreement["per_label"].get(name))
         lines.append(line)
     if per_label["left_out"]:
-        lines += ["", "Left out: " + "; ".join(f"{k}: {v}" for k, v in per_label["left_out"].items()) + "."]
+        lines += ["", "Left out: " + _left_out(per_label) + "."]
     return lines
 
 
@@ -120,7 +122,8 @@ def agreement_markdown(agreement: dict) -> list[str]:
         "## Label agreement",
         "",
         f"A small CNN trained on {clf['n_train']} real images classifies {clf['n_held_out']} held-out real images "
-        f"with accuracy **{clf['accuracy']:.1%}** (balanced over labels: {clf['balanced_accuracy']:.1%}). "
+        f"with accuracy **{clf['accuracy']:.1%}** (balanced over labels: {clf['balanced_accuracy']:.1%}; always "
+        f"guessing the most frequent label: {clf['majority_share']:.1%}). "
         f"Of {agreement['n']} generated images it classifies **{agreement['overall']:.1%}** as the label they "
         f"were asked for: {agreement['ratio_to_classifier_accuracy']:.2f}× its accuracy on real images "
         "(issue 27's goal: at least 0.8×).",
@@ -131,6 +134,10 @@ def agreement_markdown(agreement: dict) -> list[str]:
     for name, row in agreement["per_label"].items():
         lines.append(f"| {name} | {row['n']} |" + _agreement_cells(row))
     return lines
+
+
+def _left_out(per_label: dict) -> str:
+    return "; ".join(f"{k}: {v}" for k, v in per_label["left_out"].items())
 
 
 def _agreement_cells(row: dict | None) -> str:
