@@ -231,7 +231,11 @@ def format_report(results: dict) -> str:
         f"- label agreement / classifier accuracy = {ca['overall']:.1%} / {clf['accuracy']:.1%} = "
         f"**{g['agreement_ratio']['value']:.2f}** (goal >= {AGREEMENT_GOAL}): " + met(g["agreement_ratio"]),
         f"- per-label FID for every label with >= 50 images: {g['per_label_fid']['value']}"
-        + (f", missing {', '.join(g['per_label_fid']['missing'])}" if g["per_label_fid"]["missing"] else "")
+        + (
+            f", missing {', '.join(g['per_label_fid']['missing'])} (too few generated images: raise --n)"
+            if g["per_label_fid"]["missing"]
+            else ""
+        )
         + ": "
         + met(g["per_label_fid"]),
         "",
@@ -274,11 +278,14 @@ def format_report(results: dict) -> str:
         )
     others = [name for name in ca["per_label"] if name not in cond["per_label"]["labels"]]
     if others:
+        left_out = cond["per_label"]["left_out"]
         lines += [
             "",
-            "Labels with fewer than 50 real images (agreement only): "
-            + ", ".join(
-                f"{name} {ca['per_label'][name]['agreement']:.0%} (n={ca['per_label'][name]['n']})" for name in others
+            "Labels without a per-label row (label agreement only): "
+            + "; ".join(
+                f"{name}: agreement {ca['per_label'][name]['agreement']:.0%} of {ca['per_label'][name]['n']} "
+                f"({left_out.get(name, 'left out')})"
+                for name in others
             )
             + ".",
         ]
