@@ -210,6 +210,12 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
             + (f", {shard.world} processes" if shard.active else ""),
             file=sys.stderr,
         )
+        if labels is not None:
+            shown = ", ".join(f"{n} ({c})" for n, c in zip(labels.names, labels.counts))
+            print(
+                f"conditional on {len(labels.names)} labels{' (balanced)' if cfg.data.balanced else ''}: {shown}",
+                file=sys.stderr,
+            )
     trainer = Trainer(
         cfg,
         run_dir,
@@ -380,14 +386,11 @@ class LoadedRun:
     def label_weights(self, spec: str, n: int) -> torch.Tensor:
         """A label spec ("Impressionism" or a blend "0.5*Impressionism+0.5*Ukiyo-e") -> float
         class weights [n, K] for `generate(..., labels=)`; an unknown label lists the known ones."""
-        from .label_spec import parse_label_spec
+        from .label_spec import label_weights
 
         if not self.num_classes:
             raise ConfigError(f"--label: {self.run_dir} was trained without --conditional, so it has no labels")
-        row = torch.zeros(self.num_classes)
-        for index, weight in parse_label_spec(spec, self.label_names).items():
-            row[index] = weight
-        return row.expand(n, self.num_classes).clone()
+        return label_weights(spec, self.label_names, n)
 
     def _labels_for(self, n: int, labels: torch.Tensor | None, default_seeds) -> torch.Tensor | None:
         """Checked labels for n images: int64 [n] or float [n, K]; None for an unconditional run."""
