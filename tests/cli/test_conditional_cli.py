@@ -75,6 +75,8 @@ def test_generate_by_label_and_blend_match_the_library(cond_run, tmp_path):
     assert app(["generate", str(cond_run), "--label", "Ukiyo-e", "--n", "3", "--seed", "5", "--out", "u"]) == 0
     spec = "0.25*art nouveau+0.75*Ukiyo-e"
     assert app(["generate", str(cond_run), "--label", spec, "--n", "3", "--seed", "5", "--out", "blend"]) == 0
+    assert app(["generate", str(cond_run), "--label", "Ukiyo-e", "--n", "2"]) == 0  # the command: no --out
+    assert sorted(p.name for p in (cond_run / "generated").iterdir()) == ["seed00000.png", "seed00001.png"]
     loaded = artistry.load(cond_run)
     assert loaded.label_names == list(LABELS)
     import torch

@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", metavar="RUN", help="run directory made by `artistry train`")
     p.add_argument("--n", type=int, default=16, help="how many images [16]")
     p.add_argument("--seed", type=int, default=0, help="first seed [0]")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs (created)")
+    p.add_argument("--out", metavar="DIR", help="folder for the PNGs (created) [RUN/generated]")
     p.add_argument("--grid", action="store_true", help="also write grid.png with all images")
     p.add_argument(
         "--label",
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     labels = None if args.label is None else label_weights_for(loaded, args.label, args.n)  # [N, K]
     images = loaded.generate(args.n, seed=args.seed, batch_size=args.batch, labels=labels)  # [N, C, H, W]
     images = _postprocess(pipeline, images)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else loaded.run_dir / "generated"
     out.mkdir(parents=True, exist_ok=True)
     for i, img in enumerate(images):
         save_png(img, out / f"seed{args.seed + i:05d}.png")
