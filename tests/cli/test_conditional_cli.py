@@ -116,6 +116,19 @@ def test_interpolate_labels_keeps_the_noise_and_ends_on_each_label(cond_run, tmp
     assert app(["interpolate", str(cond_run), "--labels", "Ukiyo-e,Art Nouveau,Ukiyo-e", "--out", "m.gif"]) == 0
 
 
+def test_a_seed_walk_keeps_one_label(cond_run, tmp_path, capsys):
+    # both labels hold 52 images: the most frequent is the first in label order, Art Nouveau
+    assert app(["interpolate", str(cond_run), "--seeds", "3,4", "--frames", "4", "--out", "walk"]) == 0
+    assert "with label Art Nouveau (the most frequent" in capsys.readouterr().err
+    assert app(["generate", str(cond_run), "--label", "Art Nouveau", "--n", "1", "--seed", "3", "--out", "a"]) == 0
+    assert (_png(tmp_path / "walk" / "frame00000.png") == _png(tmp_path / "a" / "seed00003.png")).all()
+    assert (
+        app(["interpolate", str(cond_run), "--seeds", "3,4", "--frames", "4", "--label", "Ukiyo-e", "--out", "u"]) == 0
+    )
+    assert app(["generate", str(cond_run), "--label", "Ukiyo-e", "--n", "1", "--seed", "3", "--out", "b"]) == 0
+    assert (_png(tmp_path / "u" / "frame00000.png") == _png(tmp_path / "b" / "seed00003.png")).all()
+
+
 def test_evaluate_per_label_reports_each_label_and_agreement(cond_run, stub_inception, capsys):
     import json
 

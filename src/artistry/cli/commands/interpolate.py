@@ -24,7 +24,8 @@ straight lines (lerp) between their latent codes, and back.
 With --labels (runs trained with --conditional), the noise stays fixed (seed SEED) and the class
 weights move in straight lines from the first label to the last, through any in between: the
 painting changes style, not subject. Each item may be a blend such as 0.5*Realism+0.5*Baroque.
-With --label, a seed walk keeps one label (or blend) throughout.
+With --label, a seed walk keeps one label (or blend) throughout; on a conditional run without
+it, the walk keeps the most frequent training label.
 """
 
 
@@ -105,6 +106,12 @@ def run(args: argparse.Namespace) -> int:
 
         labels = label_weights_for(loaded, args.label, args.frames)
         through += f" with label {args.label}"
+    elif labels is None and loaded.num_classes:  # one label for the whole walk, not a new one per frame
+        import torch
+
+        top = int(loaded.label_frequencies.argmax())
+        labels = torch.full((len(path),), top, dtype=torch.int64)
+        through += f" with label {loaded.label_names[top]} (the most frequent; choose one with --label)"
     frames = loaded.images_from_latents(path, labels=labels)  # [F, C, H, W]
     out = Path(args.out)
     if out.suffix.lower() == ".gif":
