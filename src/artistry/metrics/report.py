@@ -20,6 +20,7 @@ from .features import NETWORK_NAME, InceptionFeatures, check_protocol
 from .fid import fid_from_features
 from .kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS, kernel_inception_distance
 from .memorization import DEFAULT_PERCENTILE, check_memorization, save_pairs_sheet
+from .per_label import agreement_markdown, per_label_markdown
 from .prdc import DC_K, PR_K, prdc
 from .stats_cache import RealFeatureCache, images_key, resolution_of
 
@@ -75,6 +76,7 @@ def compute_report(
     percentile: float = DEFAULT_PERCENTILE,
     sheet_path: str | os.PathLike | None = None,
     seed: int = 0,
+    generated_features: np.ndarray | None = None,
 ) -> dict:
     """Every metric for generated images against real ones.
 
@@ -88,12 +90,13 @@ def compute_report(
         extractor: feature extractor; default a new `InceptionFeatures()`.
         sheet_path: where to write the PNG of the closest generated/training pairs (optional).
         seed: seed of KID's subsets and of the calibration subset.
+        generated_features: the generated images' features [M, 2048] when the caller already has them.
     """
     check_protocol(protocol)
     extractor = extractor or InceptionFeatures()
     seconds = {}
     started = time.perf_counter()
-    gen_features = extractor.extract(generated, protocol)  # [M, 2048]
+    gen_features = extractor.extract(generated, protocol) if generated_features is None else generated_features
     seconds["generated_features"] = time.perf_counter() - started
     tic = time.perf_counter()
     real = _with_features(real, extractor, protocol)
@@ -203,6 +206,10 @@ def report_markdown(report: dict) -> str:
     ]
     if memo.get("sheet"):
         lines += ["", f"Closest pairs (generated | nearest training image): ![closest pairs]({memo['sheet']})"]
+    if report.get("per_label"):  # conditional runs evaluated with --per-label
+        lines += [""] + per_label_markdown(report["per_label"], report.get("label_agreement"))
+    if report.get("label_agreement"):
+        lines += [""] + agreement_markdown(report["label_agreement"])
     lines += ["", "## Notes", ""] + [f"- {note}" for note in report["notes"]]
     return "\n".join(lines) + "\n"
 

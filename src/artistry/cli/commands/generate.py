@@ -15,7 +15,12 @@ EPILOG = """examples:
   artistry generate runs/00000-demo --n 16 --out out/ --denoise runs/00001-dae --bw --contour
   artistry generate runs/00000-demo --n 16 --out out/ --bw --threshold 0.5 --upscale 2
 
-Image i is made from seed SEED+i, so the same seed always gives the same image.
+  artistry generate runs/00001-styles --label Impressionism --n 16 --out out/      # a --conditional run
+  artistry generate runs/00001-styles --label "0.5*Impressionism+0.5*Ukiyo-e" --n 16 --out out/
+
+Image i is made from seed SEED+i, so the same seed always gives the same image (and, with
+--label, the same seed under another label shows what the label changes). A blend mixes the
+labels' class embeddings; its weights are normalised to sum to 1.
 Post-processing steps (see `artistry postprocess --help`) run in the order given.
 """
 
@@ -26,8 +31,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", metavar="RUN", help="run directory made by `artistry train`")
     p.add_argument("--n", type=int, default=16, help="how many images [16]")
     p.add_argument("--seed", type=int, default=0, help="first seed [0]")
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs (created)")
+    p.add_argument("--out", metavar="DIR", help="folder for the PNGs (created) [RUN/generated]")
     p.add_argument("--grid", action="store_true", help="also write grid.png with all images")
+    p.add_argument(
+        "--label",
+        metavar="SPEC",
+        default=None,
+        help="runs trained with --conditional: a label name, or a blend like '0.5*Impressionism+0.5*Ukiyo-e'",
+    )
     p.add_argument(
         "--checkpoint",
         default="auto",
@@ -50,18 +61,37 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--batch must be at least 1")
     pipeline = Pipeline.from_args(args)  # checks the post-processing flags before generating
     loaded = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
-    images = loaded.generate(args.n, seed=args.seed, batch_size=args.batch)  # [N, C, H, W]
+    labels = None if args.label is None else label_weights_for(loaded, args.label, args.n)  # [N, K]
+    images = loaded.generate(args.n, seed=args.seed, batch_size=args.batch, labels=labels)  # [N, C, H, W]
     images = _postprocess(pipeline, images)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else loaded.run_dir / "generated"
     out.mkdir(parents=True, exist_ok=True)
     for i, img in enumerate(images):
         save_png(img, out / f"seed{args.seed + i:05d}.png")
     if args.grid:
         save_png(make_grid(images), out / "grid.png")
-    print(f"wrote {len(images)} images to {out}" + (" (+ grid.png)" if args.grid else ""), file=sys.stderr)
+    print(
+        f"wrote {len(images)} images to {out}"
+        + (f" for label {args.label}" if args.label is not None else "")
+        + (" (+ grid.png)" if args.grid else ""),
+        file=sys.stderr,
+    )
     return 0
 
 
 def _postprocess(pipeline, images):
     """Apply the --denoise/--bw/--contour/--upscale steps (shared with `artistry postprocess`)."""
     return pipeline(images) if pipeline else images
+
+
+def label_weights_for(loaded, spec: str, n: int, flag: str = "--label"):
+    """Class weights [n, K] for a --label spec; a run trained without labels is a one-line error."""
+    from ...errors import ConfigError
+    from ...label_spec import label_weights
+
+    if not loaded.num_classes:
+        raise ConfigError(
+            f"{flag}: {loaded.run_dir} was trained without --conditional, so it has no labels; "
+            "train with --conditional to generate by label"
+        )
+    return label_weights(spec, list(loaded.label_names), n, flag=flag)

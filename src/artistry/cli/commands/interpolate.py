@@ -13,10 +13,19 @@ EPILOG = """examples:
   artistry interpolate runs/00000-demo --seeds 3,14,15,92 --frames 96 --out walk.gif
   artistry interpolate runs/00000-demo --frames 24 --out frames/         # PNG per frame
   artistry interpolate runs/00001-vae --between a.png b.png --out ab.gif   # VAE runs only
+  artistry interpolate runs/00002-styles --labels Baroque,Impressionism --frames 48 --out morph.gif
+  artistry interpolate runs/00002-styles --labels Realism,Impressionism,Ukiyo-e --seed 7 --out morph.gif
+  artistry interpolate runs/00002-styles --label Impressionism --frames 48 --out walk.gif
 
 The walk is spherical (slerp) from seed to seed and loops back to the first. With --between,
 a VAE run encodes the images (prepared like its dataset: size, fit, channels) and walks in
 straight lines (lerp) between their latent codes, and back.
+
+With --labels (runs trained with --conditional), the noise stays fixed (seed SEED) and the class
+weights move in straight lines from the first label to the last, through any in between: the
+painting changes style, not subject. Each item may be a blend such as 0.5*Realism+0.5*Baroque.
+With --label, a seed walk keeps one label (or blend) throughout; on a conditional run without
+it, the walk keeps the most frequent training label.
 """
 
 
@@ -32,6 +41,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="IMAGE",
         default=None,
         help="walk between these images' latent codes instead of seeds (vae runs)",
+    )
+    p.add_argument(
+        "--labels",
+        metavar="A,B[,C...]",
+        default=None,
+        help="conditional runs: keep the noise (--seed) and move the class from label A to B (to C ...)",
+    )
+    p.add_argument(
+        "--label",
+        metavar="SPEC",
+        default=None,
+        help="conditional runs: the label (or blend like '0.5*A+0.5*B') for a seed walk",
     )
     p.add_argument("--fps", type=int, default=12, help="GIF frames per second [12]")
     p.add_argument(
@@ -66,21 +87,32 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--frames must be between 2 and 10000")
     if not 1 <= args.fps <= 60:
         raise ConfigError("--fps must be between 1 and 60")
+    _check_modes(args)
+    loaded = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
+    labels = None
     if args.between is not None:
-        if args.seeds is not None:
-            raise ConfigError("give either --seeds or --between, not both")
-        if len(args.between) < 2:
-            raise ConfigError("--between: give at least two images")
-        loaded = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
         keys = loaded.encode(_load_images(loaded, args.between)).cpu()
         path = loop_path(keys, args.frames, interp=lerp)
         through = f"images {', '.join(Path(p).name for p in args.between)}"
+    elif args.labels is not None:
+        path, labels = label_morph(loaded, args.labels, args.seed, args.frames)
+        through = f"labels {args.labels} (seed {args.seed})"
     else:
         seeds = parse_seeds(args.seeds, args.seed)
-        loaded = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
         path = loop_path(loaded.latents(seeds).cpu(), args.frames)
         through = f"seeds {seeds}"
-    frames = loaded.images_from_latents(path)  # [F, C, H, W]
+    if args.label is not None:
+        from .generate import label_weights_for
+
+        labels = label_weights_for(loaded, args.label, args.frames)
+        through += f" with label {args.label}"
+    elif labels is None and loaded.num_classes:  # one label for the whole walk, not a new one per frame
+        import torch
+
+        top = int(loaded.label_frequencies.argmax())
+        labels = torch.full((len(path),), top, dtype=torch.int64)
+        through += f" with label {loaded.label_names[top]} (the most frequent; choose one with --label)"
+    frames = loaded.images_from_latents(path, labels=labels)  # [F, C, H, W]
     out = Path(args.out)
     if out.suffix.lower() == ".gif":
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +123,39 @@ def run(args: argparse.Namespace) -> int:
             save_png(f, out / f"frame{i:05d}.png")
     print(f"wrote {len(frames)} frames through {through} to {out}", file=sys.stderr)
     return 0
+
+
+def _check_modes(args) -> None:
+    """--seeds, --between and --labels are three different walks; --label goes with seeds only."""
+    from ...errors import ConfigError
+
+    walks = (("--seeds", args.seeds), ("--between", args.between), ("--labels", args.labels))
+    given = [flag for flag, value in walks if value is not None]
+    if len(given) > 1:
+        raise ConfigError(f"give only one of --seeds, --between and --labels (got {' and '.join(given)})")
+    if args.label is not None and (args.between is not None or args.labels is not None):
+        raise ConfigError("--label sets the label of a seed walk; with --labels or --between leave it out")
+    if args.between is not None and len(args.between) < 2:
+        raise ConfigError("--between: give at least two images")
+
+
+def label_morph(loaded, text: str, seed: int, frames: int):
+    """One latent (from `seed`) repeated for every frame, and class weights moving through the labels.
+
+    Returns:
+        (latents [frames, nz], class weights float [frames, K]).
+    """
+    from ...errors import ConfigError
+    from ...label_spec import label_path, parse_label_list
+
+    if not loaded.num_classes:
+        raise ConfigError(
+            f"--labels: {loaded.run_dir} was trained without --conditional, so it has no labels to move between"
+        )
+    names = list(loaded.label_names)
+    keys = parse_label_list(text, names)
+    z = loaded.latents([seed]).cpu()  # [1, nz]
+    return z.expand(frames, *z.shape[1:]).clone(), label_path(keys, len(names), frames)
 
 
 def _load_images(loaded, paths):
