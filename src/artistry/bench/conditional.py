@@ -18,7 +18,6 @@ same distribution as the unconditional run's. Reported:
 from __future__ import annotations
 
 import json
-import platform
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -29,30 +28,11 @@ import torch
 
 from ..errors import ConfigError
 from ..io.atomic import write_text_atomic
+from .machine import describe_machine
 
 Log = Callable[[str], None]
 FID_GOAL = 1.05  # conditional FID no worse than the unconditional one, within 5 %
 AGREEMENT_GOAL = 0.8  # label agreement at least 0.8 x the classifier's held-out accuracy
-CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
-
-
-def cpu_line() -> str:
-    """The CPU's model name and which of the flags that decide its speed it has (as lscpu shows them)."""
-    import os
-
-    name, flags = None, set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = (part.strip() for part in line.partition(":"))
-            if key == "model name" and name is None:
-                name = value
-            elif key == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    name = name or platform.processor() or platform.machine()
-    have = ", ".join(f"{f} {'yes' if f in flags else 'no'}" for f in CPU_FLAGS)
-    return f"{name}, {os.cpu_count()} cores ({have}); torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
 def run_conditional_quality(
@@ -112,7 +92,7 @@ def run_conditional_quality(
 
     results = {
         "command": command,
-        "machine": cpu_line(),
+        "machine": describe_machine(),
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "data": str(data or d.path),
         "n": n,

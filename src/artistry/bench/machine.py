@@ -11,22 +11,33 @@ import platform
 
 import torch
 
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # the CPU flags that decide our speed
 
-def cpu_name() -> str:
-    """The processor's model name from /proc/cpuinfo, else what `platform` knows."""
-    name = platform.processor() or platform.machine()
+
+def _cpuinfo() -> tuple[str, set[str]]:
+    """(model name, flags) from /proc/cpuinfo; what `platform` knows and no flags elsewhere."""
+    name, flags = None, set()
     try:
         with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+            for line in f:
+                key, _, value = (part.strip() for part in line.partition(":"))
+                if key == "model name" and name is None:
+                    name = value
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
     except OSError:
-        return name
+        pass
+    return name or platform.processor() or platform.machine(), flags
 
 
 def describe_machine(device: torch.device | str | None = None) -> str:
-    """One line: CPU, cores and threads, native bf16 or not, torch; the GPU first when `device` is CUDA."""
+    """One line: CPU, cores and threads, its speed flags, native bf16 or not, torch; the GPU first
+    when `device` is CUDA."""
+    name, flags = _cpuinfo()
+    have = " ".join(f for f in SPEED_FLAGS if f in flags) or "none of " + "/".join(SPEED_FLAGS)
     bf16 = "native bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "no native bf16"
     text = (
-        f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads, {bf16}, "
+        f"{name}, {os.cpu_count()} cores, {torch.get_num_threads()} threads, flags {have}, {bf16}, "
         f"torch {torch.__version__}, python {platform.python_version()}"
     )
     if device is not None and torch.device(device).type == "cuda":
