@@ -210,6 +210,12 @@ def _train(cfg: Config, runtime, shard, resume, callbacks, progress, stop) -> Pa
             + (f", {shard.world} processes" if shard.active else ""),
             file=sys.stderr,
         )
+        if labels is not None:
+            shown = ", ".join(f"{n} ({c})" for n, c in zip(labels.names, labels.counts))
+            print(
+                f"conditional on {len(labels.names)} labels{' (balanced)' if cfg.data.balanced else ''}: {shown}",
+                file=sys.stderr,
+            )
     trainer = Trainer(
         cfg,
         run_dir,

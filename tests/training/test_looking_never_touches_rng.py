@@ -91,6 +91,19 @@ def test_every_builtin_callback_leaves_the_global_rng_alone(tiny_config, guarded
     assert {"SampleGrids", "CollapseAlarm", "Evaluate", "Checkpointer", "MetricsLog", "ProgressBar"} <= owners
 
 
+def test_a_conditional_run_looks_without_the_global_rng(tiny_config, guarded, stub_inception):
+    """Its grids, collapse alarm and evaluation (labels drawn like the data's) use their own generators."""
+    tiny_config.data.conditional, tiny_config.data.min_label_images = True, 1
+    tiny_config.train.steps = 4
+    tiny_config.train.sample_every = tiny_config.train.checkpoint_every = 16
+    tiny_config.train.eval_every, tiny_config.train.eval_n = 16, 10
+    tiny_config.train.ema = True
+    run = artistry.train(tiny_config, progress=False)
+    owners = {owner for owner, hook in guarded.calls if hook == "on_step_end"}
+    assert {"SampleGrids", "CollapseAlarm", "Evaluate", "Checkpointer"} <= owners
+    assert list((run / "eval").glob("*.json"))  # an evaluation did run
+
+
 @pytest.mark.parametrize("model", ["vae", "dae"])
 def test_reconstruction_previews_leave_the_global_rng_alone(tiny_config, guarded, model):
     tiny_config.model.model = model

@@ -18,6 +18,7 @@ from artistry.training.state import TrainState, build_optimizers, make_ema
 from artistry.training.step import train_step
 
 META = Runtime(torch.device("meta"))
+CONDITIONAL = {"conditional": True, "label_names": ["a", "b", "c"], "num_classes": 3}
 
 CASES = [
     ("dcgan", "bce", {}),
@@ -30,6 +31,8 @@ CASES = [
     ("mlp", "wgan-gp", {}),
     ("vae", "elbo", {"kl_warmup": 100}),
     ("dae", "denoise", {"noise": "gaussian:0.2,saltpepper:0.05,blur,mask"}),
+    ("dcgan", "bce", {**CONDITIONAL, "mbstd": True, "upsample": "resize", "ema": True, "augment": "color"}),
+    ("dcgan", "wgan-gp", {**CONDITIONAL, "r1": 1.0, "fm": 0.1}),
 ]
 
 
@@ -59,9 +62,11 @@ def _state_on_meta(tiny_config, model_name, loss, options):
 def test_a_step_needs_no_value_on_the_host(tiny_config, model_name, loss, options):
     cfg, state, loss_obj = _state_on_meta(tiny_config, model_name, loss, options)
     real = torch.zeros(cfg.train.batch, 3, 32, 32, device="meta")
+    labels = torch.zeros(cfg.train.batch, dtype=torch.long, device="meta")
+    batch = (real, labels) if cfg.model.num_classes else real
     beta = (lambda seen: 0.99) if state.ema is not None else None
     for _ in range(2):  # the second step runs with optimizer state
-        logs, drawn = train_step(state, loss_obj.phases(), lambda: real, META.autocast, beta)
+        logs, drawn = train_step(state, loss_obj.phases(), lambda: batch, META.autocast, beta)
     assert drawn == cfg.train.batch * loss_obj.n_critic if loss_obj.needs_critic else cfg.train.batch
     tensors = [v for v in logs.values() if torch.is_tensor(v)]
     assert tensors and all(v.device.type == "meta" and v.dim() == 0 for v in tensors)

@@ -75,7 +75,7 @@ def _merge_rare(raw: list[str], min_images: int) -> ResolvedLabels:
         found = ", ".join(f"{n} ({c})" for n, c in Counter(raw).most_common(SHOWN))
         raise ConfigError(
             f"--conditional needs at least 2 labels with {min_images}+ images each (--min-label-images), "
-            f"found {found}; use subfolders per label or --labels FILE.csv"
+            f"found {found}; lower --min-label-images, or give more labels (subfolders or --labels FILE.csv)"
         )
     index = {n: i for i, n in enumerate(names)}
     labels = np.array([index[n] for n in merged], dtype=np.int64)  # [N]
