@@ -11,21 +11,25 @@ from __future__ import annotations
 import pytest
 import torch
 
+import artistry
 from artistry.build import build_model
 from artistry.config import Config, resolve
 from artistry.errors import ConfigError
 from artistry.losses.reconstruction import elbo
 from artistry.models.conditioning import ConditionalBatchNorm2d
+from artistry.registry import LOSSES
 
 K, NZ = 3, 8
 
 
-def build(family: str, size: int = 32, loss: str | None = None, width: int = 4):
+def build(family: str, size: int = 32, loss: str | None = None, width: int = 4, **settings):
     cfg = Config()
     cfg.data.path, cfg.data.size, cfg.train.steps = "x", size, 1
     cfg.model.model, cfg.model.ngf, cfg.model.ndf, cfg.model.nz = family, width, width, NZ
     cfg.loss.loss = loss
     cfg.data.conditional, cfg.data.label_names, cfg.model.num_classes = True, ["a", "b", "c"], K
+    for name, value in settings.items():
+        cfg.set(name, value)
     torch.manual_seed(0)
     return build_model(resolve(cfg), torch.device("cpu"))
 
@@ -115,6 +119,28 @@ def test_the_projection_gradient_reaches_d(family, loss):
     assert model.D.embed.weight.grad.abs().sum() > 0
 
 
+ADVERSARIAL = [name for name in LOSSES.names() if LOSSES.get(name).needs_critic]
+
+
+@pytest.mark.parametrize("loss", ADVERSARIAL)
+@pytest.mark.parametrize("family", ["fastgan", "vae"])
+def test_every_adversarial_loss_and_penalty_trains_the_label_parts(family, loss):
+    """Both phases of every GAN loss, with R1 and feature matching on (and wgan-gp's penalty),
+    train the conditional critic's embedding and the generator's per-label scales."""
+    model, phases = build(family, loss=loss, r1=1.0, fm=1.0)
+    real, y = torch.rand(6, 3, 32, 32) * 2 - 1, torch.tensor([0, 1, 2, 0, 1, 2])
+    for phase in phases.phases():
+        model.zero_grad(set_to_none=True)
+        total, logs = phase.compute(model, real, y)
+        assert torch.isfinite(total) and all(torch.isfinite(torch.as_tensor(v)).all() for v in logs.values())
+        total.backward()
+        if phase.optimizer == "D":
+            assert "r1" in logs and model.D.embed.weight.grad.abs().sum() > 0
+        else:
+            cbns = [m for m in model.G.modules() if isinstance(m, ConditionalBatchNorm2d)]
+            assert all(m.beta.weight.grad.abs().sum() > 0 for m in cbns), loss
+
+
 def test_fastgan_conditions_every_generator_norm_and_keeps_the_decoders_unconditional():
     model, _ = build("fastgan", 64)
     g_norms = [m for m in model.G.modules() if isinstance(m, (torch.nn.BatchNorm2d, ConditionalBatchNorm2d))]
@@ -176,3 +202,16 @@ def test_a_family_that_cannot_be_conditional_names_the_flag(family, field, flag,
         cfg.data.conditional = True
     with pytest.raises(ConfigError, match=flag):
         resolve(cfg)
+
+
+def test_a_conditional_vae_run_encodes_images_with_their_labels(tiny_config):
+    tiny_config.model.model, tiny_config.train.steps = "vae", 2
+    tiny_config.data.conditional, tiny_config.data.min_label_images = True, 1
+    run = artistry.load(artistry.train(tiny_config, progress=False))
+    images, labels = run.training_images()[:4], torch.from_numpy(run.training_labels()[:4])
+    z = run.encode(images, labels=labels)
+    assert z.shape == (4, tiny_config.model.nz)
+    assert torch.equal(z, run.encode(images, labels=torch.nn.functional.one_hot(labels, 2).float()))
+    assert run.images_from_latents(z, labels=labels).shape == images.shape
+    with pytest.raises(ConfigError, match="class-conditional: encoding images needs their labels"):
+        run.encode(images)
