@@ -361,8 +361,8 @@ class LoadedRun:
 
         Args:
             labels: for a conditional run, int64 class indices [N] or float class weights [N, K]
-                (blends; see `label_weights`); None draws them in proportion to the training data's
-                labels (the same draw every call). An unconditional run refuses labels.
+                (blends; see `label_weights`); None gives every image the most frequent training
+                label, so a latent walk keeps one label. An unconditional run refuses labels.
         """
         self._need_sampler()
         y = self._labels_for(z.shape[0], labels, default_seeds=None)
@@ -398,16 +398,14 @@ class LoadedRun:
             if labels is not None:
                 raise ConfigError(f"--label: {self.run_dir} was trained without --conditional, so it has no labels")
             return None
-        if labels is None:
-            seeds = default_seeds if default_seeds is not None else range(n)
-            return torch.cat(
-                [
-                    torch.multinomial(
-                        self.label_frequencies, 1, generator=torch.Generator().manual_seed(LABEL_SEED + s)
-                    )
-                    for s in seeds
-                ]
-            )
+        if labels is None and default_seeds is None:  # one label for all: the most frequent
+            return torch.full((n,), int(self.label_frequencies.argmax()), dtype=torch.long)
+        if labels is None:  # each seed's own label, drawn like the training data's
+            draws = [
+                torch.multinomial(self.label_frequencies, 1, generator=torch.Generator().manual_seed(LABEL_SEED + s))
+                for s in default_seeds
+            ]
+            return torch.cat(draws)
         labels = torch.as_tensor(labels)
         k = self.num_classes
         if labels.is_floating_point():

@@ -114,6 +114,8 @@ def test_a_loaded_conditional_run_generates_what_it_is_asked_for(cond_config):
         loaded.label_weights("c", 1)
     with pytest.raises(ConfigError, match="class indices"):
         loaded.generate(2, labels=torch.tensor([0, 5]))
-    # no labels: each seed draws its own label, the same every time
+    # no labels: latents decode with the most frequent label (a walk keeps one label) ...
+    assert np.array_equal(loaded.images_from_latents(z), as_a)  # a and b are equally frequent: the first
+    # ... and each seed draws its own label, the same every time
     assert np.array_equal(loaded.generate(3, seed=4), loaded.generate(3, seed=4))
     assert np.array_equal(loaded.generate(2, seed=5), loaded.generate(3, seed=4)[1:])

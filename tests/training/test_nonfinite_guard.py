@@ -36,9 +36,9 @@ class Poison:
         monkeypatch.setattr(AdversarialLoss, "phases", phases)
 
     def _wrap(self, compute):
-        def poisoned(model, real):
+        def poisoned(model, real, labels=None):
             self.count += 1
-            loss, logs = compute(model, real)
+            loss, logs = compute(model, real, labels)
             return (loss * float("nan"), logs) if self.calls(self.count) else (loss, logs)
 
         return poisoned

@@ -36,11 +36,16 @@ def _poison(phases, name: str):
     """Make phase `name` return a NaN loss (its gradients are NaN too)."""
     for phase in phases:
         if phase.name == name:
-            compute = phase.compute
-            phase.compute = lambda model, real, _c=compute: (lambda out: (out[0] * float("nan"), out[1]))(
-                _c(model, real)
-            )
+            phase.compute = _nan_loss(phase.compute)
     return phases
+
+
+def _nan_loss(compute):
+    def poisoned(model, real, labels=None):
+        loss, logs = compute(model, real, labels)
+        return loss * float("nan"), logs
+
+    return poisoned
 
 
 def _snapshot(state):
