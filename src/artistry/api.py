@@ -428,10 +428,12 @@ class LoadedRun:
         return (x / 127.5 - 1.0).to(self.device)  # [N, C, H, W] in [-1, 1]
 
     @torch.no_grad()
-    def encode(self, images: np.ndarray, batch_size: int = 64) -> torch.Tensor:
+    def encode(self, images: np.ndarray, batch_size: int = 64, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Posterior means of a VAE run for uint8 images [N, C, H, W] at the run's size -> [N, nz].
 
-        Prepare files like the dataset with `data.load_image(path, size, fit, channels)`.
+        Prepare files like the dataset with `data.load_image(path, size, fit, channels)`. A
+        conditional VAE encodes q(z | image, label): `labels` (int64 [N] or weights [N, K]) is then
+        required, since a guessed label would give a wrong latent.
         """
         if not hasattr(self.model, "encode"):
             raise ConfigError(
@@ -444,8 +446,14 @@ class LoadedRun:
             raise ConfigError(
                 f"images must be [N, {want[0]}, {want[1]}, {want[2]}] for {self.run_dir}, got {list(images.shape)}"
             )
+        if self.num_classes and labels is None:
+            raise ConfigError(f"{self.run_dir} is class-conditional: encoding images needs their labels")
+        y = self._labels_for(len(images), labels, default_seeds=None)
         out = [
-            self.model.encode(self._pixels_to_tensor(images[i : i + batch_size]))[0]
+            self.model.encode(
+                self._pixels_to_tensor(images[i : i + batch_size]),
+                None if y is None else y[i : i + batch_size].to(self.device),
+            )[0]
             for i in range(0, len(images), batch_size)
         ]
         return torch.cat(out).float()

@@ -3,7 +3,9 @@
 Families come from the registry, so a new `@MODELS.register("name")` family is tested here without
 editing this file: it builds at two sizes and channel counts with its default loss, every
 optimizer a loss phase steps has parameters, it trains, a resumed run ends with the same weights
-as an uninterrupted one, and `artistry.load` makes images from the run directory.
+as an uninterrupted one, and `artistry.load` makes images from the run directory. Families that
+declare `supports_conditional` go through the same path class-conditionally (--conditional): labels
+and label blends at two sizes, an exact resume that keeps the grid's labels, generation per label.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from artistry.io import checkpoint as ckpt
 from artistry.registry import MODELS
 
 FAMILIES = MODELS.names()
+CONDITIONAL = [f for f in FAMILIES if MODELS.get(f).supports_conditional]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -37,15 +40,15 @@ def test_family_builds_and_keeps_the_image_shape(family, size, channels, tiny_co
     assert {phase.optimizer for phase in loss.phases()} == set(model.param_groups())
 
 
-@pytest.mark.parametrize("family", FAMILIES)
-def test_family_trains_resumes_exactly_and_loads(family, tiny_config):
-    tiny_config.model.model = family
-    tiny_config.train.steps, tiny_config.train.ema, tiny_config.train.name = 4, True, "full"
-    torch.manual_seed(tiny_config.train.seed)
-    untrained, _ = build_model(resolve(tiny_config), torch.device("cpu"))
-    full = artistry.train(tiny_config, progress=False)
-    tiny_config.train.steps, tiny_config.train.name = 2, "split"
-    split = artistry.train(tiny_config, progress=False)
+def train_full_and_resumed(cfg):
+    """Runs cfg for 4 steps, and for 2 steps then resumed to 4: (full run, resumed run, the
+    untrained model, each run's last checkpoint), after checking both ended on the same weights."""
+    cfg.train.steps, cfg.train.ema, cfg.train.name = 4, True, "full"
+    torch.manual_seed(cfg.train.seed)
+    untrained, _ = build_model(resolve(cfg), torch.device("cpu"))
+    full = artistry.train(cfg, progress=False)
+    cfg.train.steps, cfg.train.name = 2, "split"
+    split = artistry.train(cfg, progress=False)
     artistry.train(resume=split, overrides={"steps": 4}, progress=False)
 
     a, meta_a = ckpt.load(ckpt.list_checkpoints(full / "checkpoints")[-1][1])
@@ -59,6 +62,13 @@ def test_family_trains_resumes_exactly_and_loads(family, tiny_config):
         for k, v in untrained.state_dict().items()
         if k.startswith("G.") and v.dtype.is_floating_point
     )
+    return full, split, untrained, (a, meta_a), (b, meta_b)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_family_trains_resumes_exactly_and_loads(family, tiny_config):
+    tiny_config.model.model = family
+    full, *_ = train_full_and_resumed(tiny_config)
 
     run = artistry.load(full)
     if run.can_sample:
@@ -66,3 +76,46 @@ def test_family_trains_resumes_exactly_and_loads(family, tiny_config):
     else:
         images = run.denoise(np.full((2, 3, 32, 32), 128, dtype=np.uint8))
     assert images.dtype == np.uint8 and images.shape == (2, 3, 32, 32)
+
+
+def conditional(cfg, family: str):
+    """cfg made class-conditional on the tiny folder's two labels (12 images each)."""
+    cfg.model.model = family
+    cfg.data.conditional, cfg.data.min_label_images = True, 1
+    return cfg
+
+
+@pytest.mark.parametrize("family", CONDITIONAL)
+@pytest.mark.parametrize(("size", "channels"), [(32, 1), (64, 3)])
+def test_conditional_family_takes_labels_and_blends(family, size, channels, tiny_config):
+    cfg = tiny_config
+    cfg.model.model, cfg.data.size, cfg.data.channels = family, size, channels
+    cfg.data.conditional, cfg.data.label_names, cfg.model.num_classes = True, ["a", "b", "c"], 3
+    model, loss = build_model(resolve(cfg), torch.device("cpu"))
+    model.eval()
+    assert model.num_classes == 3
+    z = model.sample_latents(4, "cpu")
+    indices = torch.tensor([0, 1, 2, 0])
+    blends = torch.tensor([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    with torch.no_grad():
+        for y in (indices, blends):
+            x = model.generate(z, y)
+            assert x.shape == (4, channels, size, size) and x.abs().max() <= 1
+            if loss.needs_critic:
+                assert model.discriminate(x, y).shape == (4,)
+        # a blend that puts all its weight on one label is that label
+        torch.testing.assert_close(model.generate(z[2:], blends[2:]), model.generate(z[2:], indices[2:]))
+
+
+@pytest.mark.parametrize("family", CONDITIONAL)
+def test_conditional_family_resumes_exactly_and_generates_per_label(family, tiny_config):
+    full, _, _, (a, meta_a), (b, meta_b) = train_full_and_resumed(conditional(tiny_config, family))
+    assert meta_a["label_names"] == meta_b["label_names"] == ["a", "b"]
+    assert torch.equal(a["fixed.y"], b["fixed.y"]) and set(a["fixed.y"].tolist()) == {0, 1}
+
+    run = artistry.load(full)
+    assert run.num_classes == 2
+    z = run.latents(range(2))
+    as_a = run.images_from_latents(z, labels=torch.tensor([0, 0]))
+    assert as_a.dtype == np.uint8 and as_a.shape == (2, 3, 32, 32)
+    assert np.array_equal(run.images_from_latents(z, labels=run.label_weights("a", 2)), as_a)

@@ -91,8 +91,10 @@ def test_every_builtin_callback_leaves_the_global_rng_alone(tiny_config, guarded
     assert {"SampleGrids", "CollapseAlarm", "Evaluate", "Checkpointer", "MetricsLog", "ProgressBar"} <= owners
 
 
-def test_a_conditional_run_looks_without_the_global_rng(tiny_config, guarded, stub_inception):
+@pytest.mark.parametrize("model", ["dcgan", "vae", "fastgan"])
+def test_a_conditional_run_looks_without_the_global_rng(tiny_config, guarded, stub_inception, model):
     """Its grids, collapse alarm and evaluation (labels drawn like the data's) use their own generators."""
+    tiny_config.model.model = model
     tiny_config.data.conditional, tiny_config.data.min_label_images = True, 1
     tiny_config.train.steps = 4
     tiny_config.train.sample_every = tiny_config.train.checkpoint_every = 16

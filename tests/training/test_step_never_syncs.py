@@ -33,6 +33,10 @@ CASES = [
     ("dae", "denoise", {"noise": "gaussian:0.2,saltpepper:0.05,blur,mask"}),
     ("dcgan", "bce", {**CONDITIONAL, "mbstd": True, "upsample": "resize", "ema": True, "augment": "color"}),
     ("dcgan", "wgan-gp", {**CONDITIONAL, "r1": 1.0, "fm": 0.1}),
+    ("vae", "elbo", {**CONDITIONAL, "kl_warmup": 100}),
+    ("vae", "bce", {**CONDITIONAL, "r1": 1.0, "fm": 0.1}),
+    ("fastgan", "hinge", {**CONDITIONAL, "ema": True, "augment": "color,translation,cutout"}),
+    ("fastgan", "wgan-gp", {**CONDITIONAL, "r1": 1.0, "fm": 0.1, "mbstd": True}),
 ]
 
 

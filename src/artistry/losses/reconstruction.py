@@ -41,14 +41,14 @@ def elbo(model, real: torch.Tensor, labels: torch.Tensor | None = None):
     Args:
         model: a ConvVAE (encode, reparameterize, decode_logits, kl_weight, elbo_images).
         real: images [N, C, H, W] in [-1, 1].
-        labels: the batch's class labels [N] or None; not used by the unconditional VAE.
+        labels: the batch's class labels [N] or None; a conditional VAE encodes and decodes with them.
 
     Returns:
         (loss, logs) with logs loss_G, recon, kl, kl_weight and psnr (of the sampled decode).
     """
-    mu, logvar = model.encode(real)  # [N, nz] each
+    mu, logvar = model.encode(real, labels)  # [N, nz] each
     z = model.reparameterize(mu, logvar)  # [N, nz]
-    logits = model.decode_logits(z).float()  # [N, C, H, W]
+    logits = model.decode_logits(z, y=labels).float()  # [N, C, H, W]
     target = (real.float() + 1.0) / 2.0  # pixels on [0, 1]
     recon = F.binary_cross_entropy_with_logits(logits, target, reduction="none").flatten(1).sum(1).mean()
     kl = kl_divergence(mu.float(), logvar.float()).mean()

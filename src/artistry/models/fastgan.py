@@ -12,6 +12,19 @@ matching quarter of the 16x16 features (`critic_auxiliary_loss`). The paper scor
 rebuilt images with LPIPS; its weights cannot be downloaded here, so the distance is an L1
 between Laplacian pyramids (see `laplacian_l1`).
 
+Class-conditional (`num_classes` > 0, `--conditional`): every batch norm of G becomes a
+class-conditional batch norm (a scale and shift per label, starting at 1 and 0), and D adds the
+projection term <embed(y), pooled features> (Miyato & Koyama 2018) to its logit. Why CBN and not
+a class embedding joined to the latent: G is a chain of BN + GLU blocks, so CBN conditions every
+resolution without a new layer -- painting styles differ mostly in colour and brush texture,
+which live in the fine blocks, where a label given only at the 4x4 input arrives renormalised
+by a dozen batch norms and gated by the excitations. It is the generator Miyato & Koyama pair
+with the projection D (and BigGAN's, without its hierarchical latents); a blend of labels
+blends the scales and shifts. Starting at plain BN means G begins as unconditional FastGAN and
+takes up the label as training goes, which suits few-shot data, where conditioning from the
+first step is known to collapse diversity (Shahbazi et al., "Collapse by Conditioning", 2022).
+D's reconstruction decoders stay unconditional: they only have to rebuild the image D saw.
+
 Widths follow the paper's table (channels per resolution as a multiple of --ngf / --ndf, 16x at
 4 px down to 1/8x at 1024 px). Below 128 px (for tests and the 64 px comparison) the same
 blocks are used and SLE links 8x apart (4->32, 8->64) instead of 16x.
@@ -30,6 +43,7 @@ from ..distributed import rows
 from ..errors import ConfigError
 from ..registry import LOSSES, MODELS
 from .base import CriticSpec, GenerativeModel
+from .conditioning import ClassEmbedding, ConditionalBatchNorm2d, projection_term
 from .layers import MinibatchStd, apply_spectral_norm_, critic_norm, init_dcgan_
 
 # The paper's channels per resolution, as a multiple of the base width (64 in the paper).
@@ -59,7 +73,23 @@ def recon_size(size: int) -> int:
     return min(RECON_MAX, size // 2)
 
 
-class GLUBlock(nn.Sequential):
+class LabelledSequential(nn.Sequential):
+    """nn.Sequential that hands the labels `y` to its conditional batch norms (and to nested
+    LabelledSequentials); with no conditional layer inside it is a plain Sequential, with the
+    same parameter names, so unconditional checkpoints load unchanged."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        for layer in self:
+            x = layer(x, y) if isinstance(layer, (ConditionalBatchNorm2d, LabelledSequential)) else layer(x)
+        return x
+
+
+def g_norm(channels: int, num_classes: int) -> nn.Module:
+    """G's normalisation: batch norm, or class-conditional batch norm when there are labels."""
+    return ConditionalBatchNorm2d(channels, num_classes) if num_classes else nn.BatchNorm2d(channels)
+
+
+class GLUBlock(LabelledSequential):
     """Optional 2x nearest up-sampling, then 3x3 conv to 2*cout, norm, GLU (gated linear unit)."""
 
     def __init__(self, cin: int, cout: int, norm: nn.Module, upsample: bool = True, noise: bool = False):
@@ -111,35 +141,40 @@ class Excitation(nn.Module):
 
 
 class FastGANGenerator(nn.Module):
-    def __init__(self, nz: int, ngf: int, channels: int, size: int):
+    def __init__(self, nz: int, ngf: int, channels: int, size: int, num_classes: int = 0):
         super().__init__()
         self.size = size
-        w4 = width(4, ngf)
-        self.init = nn.Sequential(
-            nn.ConvTranspose2d(nz, 2 * w4, 4, 1, 0, bias=False), nn.BatchNorm2d(2 * w4), nn.GLU(dim=1)
+        self.num_classes = num_classes
+        w4, k = width(4, ngf), num_classes
+        self.init = LabelledSequential(
+            nn.ConvTranspose2d(nz, 2 * w4, 4, 1, 0, bias=False), g_norm(2 * w4, k), nn.GLU(dim=1)
         )  # [N, w4, 4, 4]
         self.blocks = nn.ModuleDict()
-        for k in range(3, int(math.log2(size)) + 1):
-            r = 2**k
+        for e in range(3, int(math.log2(size)) + 1):
+            r = 2**e
             cin, cout = width(r // 2, ngf), width(r, ngf)
-            block = [GLUBlock(cin, cout, nn.BatchNorm2d(2 * cout), noise=k % 2 == 1)]
-            if k % 2 == 1:  # "comp" block at 8, 32, 128, 512 px: a second conv
-                block.append(GLUBlock(cout, cout, nn.BatchNorm2d(2 * cout), upsample=False, noise=True))
-            self.blocks[str(r)] = nn.Sequential(*block)
+            block = [GLUBlock(cin, cout, g_norm(2 * cout, k), noise=e % 2 == 1)]
+            if e % 2 == 1:  # "comp" block at 8, 32, 128, 512 px: a second conv
+                block.append(GLUBlock(cout, cout, g_norm(2 * cout, k), upsample=False, noise=True))
+            self.blocks[str(r)] = LabelledSequential(*block)
         self.links = generator_links(size)
         self.excite = nn.ModuleDict({str(t): Excitation(width(s, ngf), width(t, ngf)) for s, t in self.links})
         self.to_rgb = nn.Sequential(nn.Conv2d(width(size, ngf), channels, 3, 1, 1), nn.Tanh())
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:  # [N, nz] -> [N, C, S, S]
-        # y (class labels) is ignored: this generator is unconditional
-        h = self.init(z[:, :, None, None])
+        """y: class indices [N] or weights [N, K]; required when conditional, ignored otherwise."""
+        if not self.num_classes:
+            y = None
+        elif y is None:
+            raise ValueError("this generator is class-conditional: pass labels y ([N] indices or [N, K] weights)")
+        h = self.init(z[:, :, None, None], y)
         kept = {4: h}
         sources = {s for s, _ in self.links}
         gate_from = dict((t, s) for s, t in self.links)
         r = 4
         while r < self.size:
             r *= 2
-            h = self.blocks[str(r)](h)
+            h = self.blocks[str(r)](h, y)
             if r in gate_from:
                 h = self.excite[str(r)](kept[gate_from[r]], h)
             if r in sources:
@@ -184,7 +219,7 @@ class Decoder(nn.Sequential):
 
 
 class FastGANDiscriminator(nn.Module):
-    def __init__(self, ndf: int, channels: int, size: int, spec: CriticSpec):
+    def __init__(self, ndf: int, channels: int, size: int, spec: CriticSpec, num_classes: int = 0):
         super().__init__()
         self.stem_size = stem = min(size, MAX_STEM)
         if size <= MAX_STEM:  # a 3x3 conv at full resolution
@@ -218,10 +253,13 @@ class FastGANDiscriminator(nn.Module):
         self.decode_part = Decoder(width(16, ndf), ndf, channels, rec, spec.norm)
         if spec.spectral:
             apply_spectral_norm_(self)
+        # projection discriminator: one embedding row per class, read against the neck's pooled features
+        self.embed = ClassEmbedding(num_classes, width(4, ndf)) if num_classes else None
 
-    def forward(self, x: torch.Tensor, features: bool = False):
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, features: bool = False):
         """Logits [N]; with `features`, (logits, 8x8 features [N, w8, 8, 8], 16x16 features
-        [N, w16, 16, 16]) from the same pass. Through forward, so `--compile` covers both."""
+        [N, w16, 16, 16]) from the same pass. Through forward, so `--compile` covers both.
+        y: class indices [N] or weights [N, K]; required when conditional, ignored otherwise."""
         h = self.stem(x)
         kept = {self.stem_size: h}
         gate_from = dict((t, s) for s, t in self.links)
@@ -232,13 +270,19 @@ class FastGANDiscriminator(nn.Module):
             if r in gate_from:
                 h = self.excite[str(r)](kept[gate_from[r]], h)
             kept[r] = h
-        h = self.neck(h)
-        logits = self.head(self.mbstd(h) if self.mbstd is not None else h).mean(dim=(1, 2, 3))
+        h = self.neck(h)  # [N, w4, 8, 8]
+        logits = self.head(self.mbstd(h) if self.mbstd is not None else h).mean(dim=(1, 2, 3))  # [N]
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("this critic is class-conditional: pass labels y")
+            # Mean-pooled, not the paper's sum: the head averages its 5x5 patch logits, so the class
+            # term then sits on the same scale as the rest of the logit.
+            logits = logits + projection_term(h.mean(dim=(2, 3)), y, self.embed)
         return (logits, kept[8], kept[16]) if features else logits
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits [N], the 8x8 features flattened [N, F]) for generator feature matching."""
-        logits, h8, _ = self(x, features=True)
+        logits, h8, _ = self(x, y, features=True)
         return logits, h8.flatten(1)
 
 
@@ -266,6 +310,7 @@ class FastGAN(GenerativeModel):
     """The FastGAN family: SLE generator, self-supervised discriminator (hinge loss by default)."""
 
     default_loss = "hinge"
+    supports_conditional = True
     recon_weight = 1.0  # the paper adds its LPIPS terms to D's loss unweighted
 
     @classmethod
@@ -286,19 +331,20 @@ class FastGAN(GenerativeModel):
     @classmethod
     def from_config(cls, cfg: Config, critic: CriticSpec | None) -> FastGAN:
         m, d = cfg.model, cfg.data
-        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec())
+        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.num_classes)
 
-    def __init__(self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec):
+    def __init__(self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec, num_classes: int = 0):
         super().__init__(nz, (channels, size, size))
-        self.G = FastGANGenerator(nz, ngf, channels, size)
-        self.D = FastGANDiscriminator(ndf, channels, size, critic)
+        self.G = FastGANGenerator(nz, ngf, channels, size, num_classes)
+        self.D = FastGANDiscriminator(ndf, channels, size, critic, num_classes)
+        self.num_classes = num_classes
         init_dcgan_(self)
 
     def discriminate_real(self, x: torch.Tensor, y: torch.Tensor | None = None):
         """Logits on the real batch, keeping the (augmented) images and D's 8x8 and 16x16 features
         for the reconstruction term, so it needs no second pass through D."""
         x = self._critic_input(x)
-        logits, h8, h16 = self.D(x, features=True)
+        logits, h8, h16 = self.D(x, y, features=True)
         return logits.reshape(-1), (x, h8, h16)
 
     def critic_auxiliary_loss(self, real: torch.Tensor, kept):
