@@ -149,3 +149,27 @@ def test_evaluate_per_label_reports_each_label_and_agreement(cond_run, stub_ince
     assert app(["evaluate", str(cond_run), "--per-label", "--n", "30"]) == 0
     assert stub_inception.instances[-1].images_seen == 30
     assert "label classifier: cached" in capsys.readouterr().err
+
+
+def test_a_conditional_vae_walks_between_images_with_one_label(env, capsys):
+    """--between on a conditional VAE encodes and decodes with one label: --label, else the most frequent."""
+    import artistry
+    from helpers import write_image_folder
+
+    _, tmp = env
+    folder = write_image_folder(tmp / "styles", n=20, labels=LABELS)  # ties: the first label counts as most frequent
+    argv = ["train", str(folder), *TINY, "--model", "vae", "--steps", "2", "--conditional"]
+    assert app([*argv, "--min-label-images", "2", "--name", "cvae"]) == 0
+    run = tmp / "runs" / "00000-cvae"
+    a, b = sorted(p for p in folder.rglob("*.png"))[:2]
+    between = ["interpolate", str(run), "--between", str(a), str(b), "--frames", "4"]
+    assert app([*between, "--label", "Ukiyo-e", "--out", "u"]) == 0
+    assert "with label Ukiyo-e" in capsys.readouterr().err
+    assert app([*between, "--out", "top"]) == 0
+    loaded = artistry.load(run)
+    top = loaded.label_names[int(loaded.label_frequencies.argmax())]
+    assert f"with label {top} (the most frequent" in capsys.readouterr().err
+    u, t = (sorted((tmp / d).glob("frame*.png")) for d in ("u", "top"))
+    assert len(u) == len(t) == 4
+    if top != "Ukiyo-e":  # a different label encodes and decodes differently
+        assert any((_png(x) != _png(y)).any() for x, y in zip(u, t))

@@ -19,7 +19,8 @@ EPILOG = """examples:
 
 The walk is spherical (slerp) from seed to seed and loops back to the first. With --between,
 a VAE run encodes the images (prepared like its dataset: size, fit, channels) and walks in
-straight lines (lerp) between their latent codes, and back.
+straight lines (lerp) between their latent codes, and back; a conditional VAE encodes and
+decodes them with one label (--label, else the most frequent).
 
 With --labels (runs trained with --conditional), the noise stays fixed (seed SEED) and the class
 weights move in straight lines from the first label to the last, through any in between: the
@@ -52,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--label",
         metavar="SPEC",
         default=None,
-        help="conditional runs: the label (or blend like '0.5*A+0.5*B') for a seed walk",
+        help="conditional runs: the label (or blend like '0.5*A+0.5*B') a seed or image walk keeps",
     )
     p.add_argument("--fps", type=int, default=12, help="GIF frames per second [12]")
     p.add_argument(
@@ -89,9 +90,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--fps must be between 1 and 60")
     _check_modes(args)
     loaded = api.load(args.run, checkpoint=args.checkpoint, device=args.device)
+    walk_label, named = _walk_label(loaded, args)  # one label for a seed or image walk (None: unconditional)
     labels = None
     if args.between is not None:
-        keys = loaded.encode(_load_images(loaded, args.between)).cpu()
+        images = _load_images(loaded, args.between)
+        keys = loaded.encode(images, labels=_repeat(walk_label, len(images))).cpu()
         path = loop_path(keys, args.frames, interp=lerp)
         through = f"images {', '.join(Path(p).name for p in args.between)}"
     elif args.labels is not None:
@@ -101,17 +104,9 @@ def run(args: argparse.Namespace) -> int:
         seeds = parse_seeds(args.seeds, args.seed)
         path = loop_path(loaded.latents(seeds).cpu(), args.frames)
         through = f"seeds {seeds}"
-    if args.label is not None:
-        from .generate import label_weights_for
-
-        labels = label_weights_for(loaded, args.label, args.frames)
-        through += f" with label {args.label}"
-    elif labels is None and loaded.num_classes:  # one label for the whole walk, not a new one per frame
-        import torch
-
-        top = int(loaded.label_frequencies.argmax())
-        labels = torch.full((len(path),), top, dtype=torch.int64)
-        through += f" with label {loaded.label_names[top]} (the most frequent; choose one with --label)"
+    if labels is None and walk_label is not None:  # the same label in every frame, not a new one per frame
+        labels = _repeat(walk_label, len(path))
+        through += f" with label {named}"
     frames = loaded.images_from_latents(path, labels=labels)  # [F, C, H, W]
     out = Path(args.out)
     if out.suffix.lower() == ".gif":
@@ -125,16 +120,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _walk_label(loaded, args):
+    """(class weights [1, K], its name) that a seed or image walk keeps: --label, else the most
+    frequent training label; (None, "") for an unconditional run or a --labels morph."""
+    import torch
+
+    if args.labels is not None:
+        return None, ""
+    if args.label is not None:
+        from .generate import label_weights_for
+
+        return label_weights_for(loaded, args.label, 1), args.label
+    if not loaded.num_classes:
+        return None, ""
+    top = int(loaded.label_frequencies.argmax())
+    one_hot = torch.zeros(1, loaded.num_classes)
+    one_hot[0, top] = 1.0
+    return one_hot, f"{loaded.label_names[top]} (the most frequent; choose one with --label)"
+
+
+def _repeat(weights, n: int):
+    return None if weights is None else weights.expand(n, -1).clone()
+
+
 def _check_modes(args) -> None:
-    """--seeds, --between and --labels are three different walks; --label goes with seeds only."""
+    """--seeds, --between and --labels are three different walks; --label goes with seeds and images."""
     from ...errors import ConfigError
 
     walks = (("--seeds", args.seeds), ("--between", args.between), ("--labels", args.labels))
     given = [flag for flag, value in walks if value is not None]
     if len(given) > 1:
         raise ConfigError(f"give only one of --seeds, --between and --labels (got {' and '.join(given)})")
-    if args.label is not None and (args.between is not None or args.labels is not None):
-        raise ConfigError("--label sets the label of a seed walk; with --labels or --between leave it out")
+    if args.label is not None and args.labels is not None:
+        raise ConfigError("--label sets the label of a seed or image walk; with --labels leave it out")
     if args.between is not None and len(args.between) < 2:
         raise ConfigError("--between: give at least two images")
 
