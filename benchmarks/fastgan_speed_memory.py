@@ -81,9 +81,7 @@ def main() -> None:
     p.add_argument("--precision", default="auto")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--ngf", type=int, default=0, help="G and D widths (0: the recipe's)")
-    p.add_argument(
-        "--gib", default="", help="memory budgets (GiB) for the largest batch [CPU 24, GPU 16,80]"
-    )
+    p.add_argument("--gib", default="", help="memory budgets (GiB) for the largest batch [CPU 24, GPU 16,80]")
     p.add_argument("--child", default="")
     args = p.parse_args()
     if args.child:
