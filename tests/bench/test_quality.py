@@ -146,3 +146,13 @@ def test_quality_bench_compares_best_and_hires_at_128px(tmp_path, stub_inception
         in out.read_text()
     )
     assert (tmp_path / "docs" / "quality_0.01min.png").is_file()
+
+
+def test_the_machine_line_names_the_cpu_flags_that_decide_speed(monkeypatch):
+    from artistry.bench import machine
+
+    monkeypatch.setattr(machine, "_cpuinfo", lambda: ("Some CPU", {"avx2", "avx512_bf16", "sse2"}))
+    line = machine.describe_machine()
+    assert line.startswith("Some CPU, ") and "flags avx2 avx512_bf16," in line and "sse2" not in line
+    monkeypatch.setattr(machine, "_cpuinfo", lambda: ("Old CPU", {"sse2"}))
+    assert "flags none of avx2/avx512f/avx512_bf16/amx_bf16," in machine.describe_machine()
