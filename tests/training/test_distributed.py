@@ -10,6 +10,7 @@ import torch
 from artistry import api
 from artistry.io import checkpoint as ckpt
 from dist_launch import launch
+from helpers import TINY_FLAGS
 
 STEPS, HALF = 5, 3  # the many-process run stops at HALF, a one-process resume takes it to STEPS
 TOLERANCE = 1e-5  # float32 sums in another order (per-rank means, then their mean)
@@ -129,22 +130,9 @@ def test_train_nproc_launches_torchrun_and_one_run_comes_out(tiny_config, tmp_pa
             tiny_config.data.path,
             "--nproc",
             "2",
-            "--size",
-            "32",
-            "--ngf",
-            "8",
-            "--ndf",
-            "8",
-            "--nz",
-            "16",
-            "--batch",
-            "8",
+            *TINY_FLAGS,
             "--steps",
             "2",
-            "--precision",
-            "fp32",
-            "--n-samples",
-            "4",
             "--cache-dir",
             tiny_config.data.cache_dir,
             "--runs-dir",
