@@ -60,6 +60,7 @@ class LossConfig:
     gp: float | None = None  # WGAN-GP penalty weight
     r1: float = 0.0  # R1 penalty weight on real images
     fm: float = 0.0  # generator feature-matching weight (Salimans et al. 2016)
+    class_loss: float = 0.0  # conditional GANs: weight of the auxiliary classifier term (AC-GAN), 0 = off
     n_critic: int | None = None
     pack: int = 1  # PacGAN: D sees `pack` samples at once
     beta: float = 1.0  # VAE KL weight
@@ -214,6 +215,7 @@ def validate(cfg: Config) -> None:
     _need(lo.gp is None or lo.gp >= 0, "--gp", "must be >= 0")
     _need(lo.r1 >= 0, "--r1", "must be >= 0")
     _need(lo.fm >= 0, "--fm", "must be >= 0")
+    _need(lo.class_loss >= 0, "--class-loss", "must be >= 0")
     _need(lo.n_critic is None or 1 <= lo.n_critic <= 100, "--n-critic", "must be between 1 and 100")
     _need(1 <= lo.pack <= 16, "--pack", "must be between 1 and 16")
     _need(lo.beta >= 0, "--beta", "must be >= 0")
@@ -266,6 +268,12 @@ def validate(cfg: Config) -> None:
         family.supports_conditional or not d.conditional,
         "--labels" if d.labels else "--conditional",
         f"the {m.model} model cannot be trained class-conditionally yet (dcgan can)",
+    )
+    _need(not lo.class_loss or d.conditional, "--class-loss", "classifies images by label, so it needs --conditional")
+    _need(
+        not lo.class_loss or family.supports_class_loss,
+        "--class-loss",
+        f"the {m.model} model has no auxiliary classifier (dcgan has)",
     )
     family.check(cfg)
     registry.LOSSES.get(lo.loss).check(cfg)

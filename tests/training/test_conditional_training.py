@@ -53,7 +53,9 @@ def test_an_unconditional_run_has_no_labels(tiny_config):
         loaded.label_weights("a", 2)
 
 
-def test_a_resumed_balanced_conditional_run_matches_an_uninterrupted_one(cond_config):
+@pytest.mark.parametrize("class_loss", [0.0, 0.5])
+def test_a_resumed_balanced_conditional_run_matches_an_uninterrupted_one(cond_config, class_loss):
+    cond_config.loss.class_loss = class_loss  # 0.5: D's auxiliary classifier and its optimizer state resume too
     cond_config.data.balanced, cond_config.data.mirror = True, True
     cond_config.train.ema, cond_config.model.mbstd = True, True
     cond_config.train.augment = "color,translation,cutout"
@@ -65,6 +67,7 @@ def test_a_resumed_balanced_conditional_run_matches_an_uninterrupted_one(cond_co
 
     a, meta_a = last_checkpoint(full)
     b, meta_b = last_checkpoint(split)
+    assert ("model.D.classifier.weight" in a) == (class_loss > 0)
     assert meta_a["step"] == meta_b["step"] == 6 and meta_a["loader"] == meta_b["loader"]
     assert meta_a["label_names"] == meta_b["label_names"] == ["a", "b"]
     assert torch.equal(a["fixed.y"], b["fixed.y"]) and torch.equal(a["fixed.z"], b["fixed.z"])

@@ -40,6 +40,8 @@ HELP = {
     "r1": "R1 gradient penalty weight on real images (0 = off)",
     "fm": "feature matching: G also matches the critic's mean features on real images, with this weight "
     "(0 = off; pushes a batch that over-draws one kind of image back toward the data's mix)",
+    "class_loss": "with --conditional: D also learns to tell the label of real images, and G is pushed to "
+    "make images D reads as the label asked for (AC-GAN's auxiliary classifier), with this weight (0 = off)",
     "n_critic": "critic steps per generator step (default: the loss's paper)",
     "pack": "PacGAN: the discriminator judges PACK samples at once",
     "beta": "VAE: weight of the KL term",

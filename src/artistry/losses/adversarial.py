@@ -27,9 +27,9 @@ from .penalties import clip_weights_, feature_matching, gradient_penalty, r1_pen
 Tensor = torch.Tensor
 
 
-def _with_auxiliary(model, real, labels, loss, logs):
+def _with_auxiliary(model, real, labels, kept, loss, logs):
     """Adds a family's own generator-side loss (e.g. the ELBO of a VAE-GAN)."""
-    return _add(model.auxiliary_loss(real, labels), loss, logs)
+    return _add(model.auxiliary_loss(real, labels, kept), loss, logs)
 
 
 def _with_critic_auxiliary(model, real, kept, loss, logs):
@@ -106,10 +106,7 @@ class AdversarialLoss(Loss):
 
         def generator(model, real, labels=None):
             fake = fake_batch(model, real.shape[0], real.device, labels)
-            if fm:
-                d_fake, h_fake = model.discriminate_with_features(fake, labels)
-            else:
-                d_fake = model.discriminate(fake, labels)
+            d_fake, h_fake, kept = model.discriminate_fake(fake, labels, features=bool(fm))
             loss = self.generator_objective(d_fake.float())
             logs = {"loss_G": loss}
             if fm:
@@ -117,7 +114,7 @@ class AdversarialLoss(Loss):
                     h_real = model.discriminate_with_features(real, labels)[1]
                 logs["fm"] = feature_matching(h_fake, h_real)
                 loss = loss + fm * logs["fm"]
-            return _with_auxiliary(model, real, labels, loss, logs)
+            return _with_auxiliary(model, real, labels, kept, loss, logs)
 
         after = (lambda model: clip_weights_(model, clip)) if clip else None
         return [

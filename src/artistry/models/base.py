@@ -37,6 +37,7 @@ class GenerativeModel(nn.Module):
     default_loss = "bce"
     can_sample = True
     supports_conditional = False  # can be built with model.num_classes > 0 (--conditional); validate() checks
+    supports_class_loss = False  # has an auxiliary classifier in D for --class-loss; validate() checks
 
     def __init__(self, nz: int, image_shape: tuple[int, ...]):
         super().__init__()
@@ -89,8 +90,20 @@ class GenerativeModel(nn.Module):
             x = x.contiguous(memory_format=self.d_memory_format)
         return x
 
-    def auxiliary_loss(self, real: torch.Tensor, y: torch.Tensor | None = None):
-        """Extra generator-side loss (e.g. a VAE's ELBO in VAE-GAN); None for plain GANs."""
+    def discriminate_fake(
+        self, x: torch.Tensor, y: torch.Tensor | None = None, features: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None, object]:
+        """The generator phase's pass over its fakes: (logits [N / pack], D's last hidden features
+        when `features` (for --fm) else None, whatever the family's `auxiliary_loss` needs from
+        this same pass; None here)."""
+        if features:
+            logits, h = self.discriminate_with_features(x, y)
+            return logits, h, None
+        return self.discriminate(x, y), None, None
+
+    def auxiliary_loss(self, real: torch.Tensor, y: torch.Tensor | None = None, kept: object = None):
+        """Extra generator-side loss, (loss, logs) or None (the default): e.g. a VAE's ELBO in a
+        VAE-GAN, or a family's term on what `discriminate_fake` kept of D's pass over the fakes."""
         return None
 
     def discriminate_real(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, object]:

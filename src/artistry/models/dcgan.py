@@ -6,6 +6,12 @@ stays a sensible size.
 Class-conditional (`num_classes` > 0): G's batch norms become class-conditional batch norms
 (a scale and shift per label) and D becomes a projection discriminator (Miyato & Koyama 2018):
 logit = head(features) + <embed(y), sum-pooled features>.
+
+With `--class-loss W` D also carries an auxiliary classifier (AC-GAN, Odena et al. 2017) on its
+mean-pooled features: it learns the labels of the real images only (a classifier also trained on
+fakes can lower its loss by spotting them, which teaches G nothing), and G is pushed to make
+images it reads as the label asked for. The projection says "is this a real image of label y";
+the classifier adds "which label does this look like", the question label agreement asks.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config
@@ -70,7 +77,9 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, ndf: int, channels: int, size: int, spec: CriticSpec, num_classes: int = 0):
+    def __init__(
+        self, ndf: int, channels: int, size: int, spec: CriticSpec, num_classes: int = 0, classifier: bool = False
+    ):
         super().__init__()
         w = list(reversed(_widths(size, ndf)))  # [b, 2b, 4b, 8b] for 64 px
         self.pack = spec.pack
@@ -92,6 +101,13 @@ class DCGANDiscriminator(nn.Module):
             apply_spectral_norm_(self)
         # projection discriminator: one embedding row per class, read against the pooled features
         self.embed = ClassEmbedding(num_classes, w[-1]) if num_classes else None
+        self.classifier = nn.Linear(w[-1], num_classes) if num_classes and classifier else None
+        self.width = w[-1]
+
+    def classify(self, h: torch.Tensor) -> torch.Tensor:
+        """Class logits from forward_features' flat features: [N, F] -> [N, K]."""
+        pooled = h.reshape(h.shape[0], self.width, -1).mean(dim=2)  # [N, C]
+        return self.classifier(pooled)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.forward_features(x, y)[0]
@@ -114,6 +130,7 @@ class DCGAN(GenerativeModel):
     """The DCGAN family; the critic's contents come from the loss (CriticSpec)."""
 
     supports_conditional = True
+    supports_class_loss = True
 
     @classmethod
     def check(cls, cfg: Config) -> None:
@@ -125,7 +142,8 @@ class DCGAN(GenerativeModel):
     @classmethod
     def from_config(cls, cfg: Config, critic: CriticSpec | None) -> DCGAN:
         m, d = cfg.model, cfg.data
-        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.upsample, m.num_classes)
+        args = (m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.upsample, m.num_classes)
+        return cls(*args, class_loss=cfg.loss.class_loss)
 
     def __init__(
         self,
@@ -137,10 +155,42 @@ class DCGAN(GenerativeModel):
         critic: CriticSpec,
         upsample: str = "transpose",
         num_classes: int = 0,
+        class_loss: float = 0.0,
     ):
         super().__init__(nz, (channels, size, size))
         self.G = DCGANGenerator(nz, ngf, channels, size, upsample, num_classes)
-        self.D = DCGANDiscriminator(ndf, channels, size, critic, num_classes)
+        self.D = DCGANDiscriminator(ndf, channels, size, critic, num_classes, classifier=class_loss > 0)
         self.pack = critic.pack
         self.num_classes = num_classes
+        self.class_loss = class_loss if num_classes else 0.0
         init_dcgan_(self)
+
+    # --- the auxiliary classifier (--class-loss): its terms ride on passes the phases make anyway
+    def discriminate_real(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        if not self.class_loss or y is None:
+            return super().discriminate_real(x, y)
+        logits, h = self.discriminate_with_features(x, y)
+        return logits, (h, y)
+
+    def critic_auxiliary_loss(self, real: torch.Tensor, kept):
+        if kept is None:
+            return None
+        ce = self._class_ce(*kept)
+        return self.class_loss * ce, {"class_D": ce}
+
+    def discriminate_fake(self, x: torch.Tensor, y: torch.Tensor | None = None, features: bool = False):
+        if not self.class_loss or y is None:
+            return super().discriminate_fake(x, y, features)
+        logits, h = self.discriminate_with_features(x, y)
+        return logits, (h if features else None), (h, y)
+
+    def auxiliary_loss(self, real: torch.Tensor, y: torch.Tensor | None = None, kept: object = None):
+        if kept is None:
+            return None
+        ce = self._class_ce(*kept)
+        return self.class_loss * ce, {"class_G": ce}
+
+    def _class_ce(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of D's classifier against indices [N] or class weights [N, K] (a blend)."""
+        logits = self.D.classify(h).float()  # [N, K]
+        return F.cross_entropy(logits, y.float() if y.is_floating_point() else y)

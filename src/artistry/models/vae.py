@@ -156,7 +156,7 @@ class ConvVAE(GenerativeModel):
         return (self.beta * (self.elbo_images.double() / self.kl_warmup).clamp(max=1.0)).float()
 
     # --- hooks used by the losses and the trainer ----------------------------------------------
-    def auxiliary_loss(self, real: torch.Tensor, y: torch.Tensor | None = None):
+    def auxiliary_loss(self, real: torch.Tensor, y: torch.Tensor | None = None, kept: object = None):
         """VAE-GAN: the ELBO (per pixel, so the adversarial term keeps a say) joins G's loss."""
         if self.D is None:
             return None
