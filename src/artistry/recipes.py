@@ -84,7 +84,12 @@ _HIRES = {
     "beta2": 0.999,
 }
 
+# What a recipe adds for a --conditional run of a family with an auxiliary classifier (dcgan):
+# best's conditional runs score the samples' labels with one (see docs/conditional.md).
+_BEST_CONDITIONAL = {"class_loss": 0.5}
+
 RECIPES: dict[str, dict[str, Any]] = {"classic": _CLASSIC, "fast": _FAST, "best": _BEST, "hires": _HIRES}
+CONDITIONAL_RECIPES: dict[str, dict[str, Any]] = {"best": _BEST_CONDITIONAL}
 DEFAULT_RECIPE = "best"
 MODEL_RECIPES = {"fastgan": "hires"}  # a family's own default recipe, when it is not DEFAULT_RECIPE
 GAN_MODELS = ("dcgan", "mlp", "fastgan")
@@ -145,7 +150,19 @@ def config_from(data_path: str, given: dict[str, Any], recipe: str | None = None
     cfg = Config()
     cfg.data.path = data_path
     settings = recipe_settings(recipe) if recipe else {}
+    if given.get("conditional") or given.get("labels"):
+        settings.update(_conditional_settings(recipe, given.get("model", settings.get("model", "dcgan"))))
     for k, v in {**settings, **given}.items():
         cfg.set(k, v)
     cfg.train.recipe = recipe
     return cfg
+
+
+def _conditional_settings(recipe: str, model: str) -> dict[str, Any]:
+    """The recipe's extra settings for a conditional run, those the model family can use."""
+    from .registry import MODELS
+
+    extra = CONDITIONAL_RECIPES.get(recipe, {})
+    if "class_loss" in extra and not MODELS.get(model, flag="--model").supports_class_loss:
+        extra = {k: v for k, v in extra.items() if k != "class_loss"}
+    return dict(extra)

@@ -25,7 +25,8 @@ def conditional_cfg(loss: str, **settings):
 @pytest.mark.parametrize(
     "loss,settings",
     [(name, {}) for name in ADVERSARIAL]
-    + [("bce", {"r1": 1.0, "fm": 0.1, "mbstd": True}), ("hinge", {"gp": 1.0}), ("wgan-gp", {"mbdisc": 4})],
+    + [("bce", {"r1": 1.0, "fm": 0.1, "mbstd": True}), ("hinge", {"gp": 1.0}), ("wgan-gp", {"mbdisc": 4})]
+    + [("bce", {"class_loss": 0.5, "fm": 0.1, "mbstd": True}), ("hinge", {"class_loss": 1.0})],
 )
 def test_each_loss_trains_a_conditional_dcgan(loss, settings):
     cfg = conditional_cfg(loss, **settings)
@@ -45,6 +46,8 @@ def test_each_loss_trains_a_conditional_dcgan(loss, settings):
     moved = changed(before, model, "")
     assert "D.embed.weight" in moved  # the projection discriminator learns its label embedding
     assert any(k.startswith("G.") and ("gamma" in k or "beta" in k) for k in moved)  # and G its per-label norms
+    if settings.get("class_loss"):  # the auxiliary classifier learns, and both phases logged its term
+        assert "D.classifier.weight" in moved and {"class_D", "class_G"} <= set(logs)
 
 
 def test_the_gradient_penalty_judges_interpolates_with_the_batch_labels(monkeypatch):

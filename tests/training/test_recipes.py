@@ -57,6 +57,17 @@ def test_hires_is_fastgan_with_the_papers_optimizer_and_bests_budget_rules():
     assert resolve(config_from("imgs", {"size": 1024}, "hires")).data.size == 1024
 
 
+def test_best_gives_conditional_dcgan_runs_the_auxiliary_classifier_and_nothing_else():
+    assert config_from("d", {}).loss.class_loss == 0.0  # unconditional: no labels to classify
+    assert config_from("d", {"conditional": True}).loss.class_loss == 0.5
+    assert config_from("d", {"labels": "l.csv"}).loss.class_loss == 0.5  # a CSV means conditional
+    assert config_from("d", {"conditional": True, "class_loss": 0.0}).loss.class_loss == 0.0  # the flag wins
+    assert config_from("d", {"conditional": True}, "classic").loss.class_loss == 0.0  # the paper's D only
+    fastgan = config_from("d", {"conditional": True, "model": "fastgan"})
+    assert fastgan.train.recipe == "hires" and fastgan.loss.class_loss == 0.0  # no classifier there
+    assert config_from("d", {"conditional": True, "model": "fastgan"}, "best").loss.class_loss == 0.0
+
+
 def test_mlp_stops_at_256px():
     with pytest.raises(ConfigError, match="--size: the mlp family goes up to 256 px"):
         resolve(config_from("imgs", {"model": "mlp", "size": 512}))
