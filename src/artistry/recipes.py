@@ -15,6 +15,10 @@ to the loss (its paper's defaults), so `--recipe best --loss hinge` still gets h
   against classic by `artistry bench quality` (docs/benchmarks.md). Adaptive augmentation
   (--ada-target) lost to a fixed probability there: on CPU budgets D's sign statistic says
   "overfitting" from the start because G is still weak, so p saturated anyway, later.
+  With --conditional, best also sets --class-loss 0.5 (D's auxiliary classifier): on 19
+  painting styles it beat the projection critic alone and --balanced on both FID and label
+  agreement, and 0.25 on agreement at the same FID (docs/benchmarks.md, "Conditional training
+  by style").
 
 - hires: FastGAN (Liu et al. 2021, `--model fastgan`) for 128-1024 px few-shot sets: hinge
   loss, one critic step per generator step, batch-normalised D with its reconstruction term,
