@@ -32,6 +32,7 @@ CASES = [
     ("vae", "elbo", {"kl_warmup": 100}),
     ("dae", "denoise", {"noise": "gaussian:0.2,saltpepper:0.05,blur,mask"}),
     ("dcgan", "bce", {**CONDITIONAL, "mbstd": True, "upsample": "resize", "ema": True, "augment": "color"}),
+    ("dcgan", "bce", {**CONDITIONAL, "class_loss": 0.5, "mbstd": True, "fm": 0.1}),
     ("dcgan", "wgan-gp", {**CONDITIONAL, "r1": 1.0, "fm": 0.1}),
     ("vae", "elbo", {**CONDITIONAL, "kl_warmup": 100}),
     ("vae", "bce", {**CONDITIONAL, "r1": 1.0, "fm": 0.1}),
