@@ -14,13 +14,6 @@ from helpers import TINY_FLAGS
 TINY = [*TINY_FLAGS, "--quiet"]
 
 
-@pytest.fixture
-def env(image_folder, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    return image_folder, tmp_path
-
-
 def test_prepare_train_generate_interpolate(env, capsys):
     folder, tmp = env
     assert app(["prepare", str(folder), "--size", "32"]) == 0

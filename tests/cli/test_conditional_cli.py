@@ -10,13 +10,6 @@ from helpers import TINY_FLAGS
 TINY = [*TINY_FLAGS, "--quiet"]
 
 
-@pytest.fixture
-def env(image_folder, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    return image_folder, tmp_path
-
-
 def _one_line_error(capsys, *needles):
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -10,13 +10,6 @@ from helpers import TINY_FLAGS
 TINY = [*TINY_FLAGS, "--quiet", "--steps", "2"]
 
 
-@pytest.fixture
-def env(image_folder, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    return image_folder, tmp_path
-
-
 def test_train_conditional_balanced_and_resume(env):
     folder, tmp = env
     argv = ["train", str(folder), *TINY, "--conditional", "--balanced", "--min-label-images", "5", "--name", "c"]

@@ -25,13 +25,6 @@ TINY = [
 ]
 
 
-@pytest.fixture
-def env(image_folder, tmp_path, monkeypatch):
-    monkeypatch.setenv("ARTISTRY_CACHE", str(tmp_path / "cache"))
-    monkeypatch.chdir(tmp_path)
-    return image_folder, tmp_path
-
-
 def _pngs(folder):
     return sorted(folder.rglob("*.png"))
 
