@@ -102,11 +102,10 @@ class DCGANDiscriminator(nn.Module):
         # projection discriminator: one embedding row per class, read against the pooled features
         self.embed = ClassEmbedding(num_classes, w[-1]) if num_classes else None
         self.classifier = nn.Linear(w[-1], num_classes) if num_classes and classifier else None
-        self.width = w[-1]
 
     def classify(self, h: torch.Tensor) -> torch.Tensor:
         """Class logits from forward_features' flat features: [N, F] -> [N, K]."""
-        pooled = h.reshape(h.shape[0], self.width, -1).mean(dim=2)  # [N, C]
+        pooled = h.reshape(h.shape[0], self.classifier.in_features, -1).mean(dim=2)  # [N, C]
         return self.classifier(pooled)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
