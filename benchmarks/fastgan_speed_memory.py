@@ -6,11 +6,13 @@ widths (or `--ngf`), `--warmup` untimed steps, then `--steps` timed one by one: 
 the fastest step, which is the better guess of an undisturbed machine's speed when other jobs
 share it. Two batches per size give the memory per image (the slope) and a fixed part (weights,
 optimizer, the interpreter); the largest batch that fits each memory budget is extrapolated from
-those two points, not measured. On a CPU memory is the process's peak RSS; on a GPU it is the
-peak memory PyTorch's caching allocator reserved (what the card must hold, short of the CUDA
-context itself, about 0.5 GiB).
+those two points; `--check F` then runs a batch of F times the first budget's largest and
+prints its measured peak beside the straight line's prediction. On a CPU memory is the
+process's peak RSS; on a GPU it is the peak memory PyTorch's caching allocator reserved (what
+the card must hold, short of the CUDA context itself, about 0.5 GiB).
 
     .venv/bin/python benchmarks/fastgan_speed_memory.py [--sizes 128,256,512,1024] [--steps 3]
+    .venv/bin/python benchmarks/fastgan_speed_memory.py --sizes 256,1024 --check 0.5
     .venv/bin/python benchmarks/fastgan_speed_memory.py --device cuda --sizes 256,1024 --gib 16,80 --ngf 64
 """
 
@@ -65,8 +67,8 @@ def child(size: int, batch: int, args) -> dict:
     }
 
 
-def measure(size: int, batch: int, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", f"{size},{batch}", "--steps", str(args.steps)]
+def measure(size: int, batch: int, args, steps: int = 0) -> dict:
+    cmd = [sys.executable, __file__, "--child", f"{size},{batch}", "--steps", str(steps or args.steps)]
     cmd += ["--warmup", str(args.warmup), "--precision", args.precision, "--device", args.device]
     cmd += ["--ngf", str(args.ngf)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -82,6 +84,7 @@ def main() -> None:
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--ngf", type=int, default=0, help="G and D widths (0: the recipe's)")
     p.add_argument("--gib", default="", help="memory budgets (GiB) for the largest batch [CPU 24, GPU 16,80]")
+    p.add_argument("--check", type=float, default=0.0, help="run F x the largest batch once to test the line")
     p.add_argument("--child", default="")
     args = p.parse_args()
     if args.child:
@@ -91,7 +94,7 @@ def main() -> None:
     gpu = args.device.startswith("cuda")
     budgets = [float(g) for g in (args.gib or ("16,80" if gpu else "24")).split(",")]
     batches = GPU_BATCHES if gpu else CPU_BATCHES
-    rows, machine = [], ""
+    rows, checks, machine = [], [], ""
     for size in map(int, args.sizes.split(",")):
         small, big = (measure(size, b, args) for b in batches[size])
         machine = small["machine"]
@@ -99,6 +102,10 @@ def main() -> None:
         fixed = small["peak"] - small["batch"] * per_image
         fits = [int((g * GIB - fixed) // per_image) for g in budgets]
         rows.append((size, big, per_image, fixed, fits))
+        if args.check:
+            b = max(1, int(args.check * fits[0]))
+            run = measure(size, b, args, steps=1)
+            checks.append((size, b, run["peak"], fixed + b * per_image, run["img_s"]))
         print(
             f"{size} px: batch {small['batch']} {small['img_s']:.2f} img/s {small['peak'] / GIB:.2f} GiB | "
             f"batch {big['batch']} {big['img_s']:.2f} (fastest step {big['best_img_s']:.2f}) img/s "
@@ -127,6 +134,11 @@ def main() -> None:
             + " | ".join(str(f) for f in fits)
             + " |"
         )
+    if checks:
+        print("\n| size | check batch | measured peak (GiB) | the line's prediction (GiB) | img/s |")
+        print("|---|---|---|---|---|")
+        for size, b, peak, predicted, img_s in checks:
+            print(f"| {size} | {b} | {peak / GIB:.2f} | {predicted / GIB:.2f} | {img_s:.2f} |")
 
 
 if __name__ == "__main__":
