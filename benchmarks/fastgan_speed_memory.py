@@ -75,6 +75,12 @@ def measure(size: int, batch: int, args, steps: int = 0) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def memory_line(a: dict, b: dict) -> tuple[float, float]:
+    """(bytes per image, fixed bytes) of the straight line through two measured batches."""
+    per_image = max(1.0, (b["peak"] - a["peak"]) / (b["batch"] - a["batch"]))
+    return per_image, a["peak"] - a["batch"] * per_image
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default="128,256,512,1024")
@@ -98,14 +104,13 @@ def main() -> None:
     for size in map(int, args.sizes.split(",")):
         small, big = (measure(size, b, args) for b in batches[size])
         machine = small["machine"]
-        per_image = max(1.0, (big["peak"] - small["peak"]) / (big["batch"] - small["batch"]))
-        fixed = small["peak"] - small["batch"] * per_image
+        per_image, fixed = memory_line(small, big)
         fits = [int((g * GIB - fixed) // per_image) for g in budgets]
         rows.append((size, big, per_image, fixed, fits))
         if args.check:
-            b = max(1, int(args.check * fits[0]))
-            run = measure(size, b, args, steps=1)
-            checks.append((size, b, run["peak"], fixed + b * per_image, run["img_s"]))
+            run = measure(size, max(1, int(args.check * fits[0])), args, steps=1)
+            slope, intercept = memory_line(small, run)  # the longer line: small batches overstate the slope
+            checks.append((size, run, fixed + run["batch"] * per_image, int((budgets[0] * GIB - intercept) // slope)))
         print(
             f"{size} px: batch {small['batch']} {small['img_s']:.2f} img/s {small['peak'] / GIB:.2f} GiB | "
             f"batch {big['batch']} {big['img_s']:.2f} (fastest step {big['best_img_s']:.2f}) img/s "
@@ -135,10 +140,14 @@ def main() -> None:
             + " |"
         )
     if checks:
-        print("\n| size | check batch | measured peak (GiB) | the line's prediction (GiB) | img/s |")
-        print("|---|---|---|---|---|")
-        for size, b, peak, predicted, img_s in checks:
-            print(f"| {size} | {b} | {peak / GIB:.2f} | {predicted / GIB:.2f} | {img_s:.2f} |")
+        print(
+            f"\n| size | check batch | measured peak (GiB) | the line's prediction (GiB) | img/s "
+            f"| largest batch in {budgets[0]:g} GiB, line through the small batch and this run |"
+        )
+        print("|---|---|---|---|---|---|")
+        for size, run, predicted, fit in checks:
+            peak = run["peak"] / GIB
+            print(f"| {size} | {run['batch']} | {peak:.2f} | {predicted / GIB:.2f} | {run['img_s']:.2f} | {fit} |")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ the run's own real images, on the cached Inception statistics:
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 
 import numpy as np
@@ -29,14 +30,13 @@ from artistry.metrics.stats_cache import RealFeatureCache
 
 @torch.no_grad()
 def draw(G: nn.Module, z: torch.Tensor, batch_stats: bool, batch: int = 64) -> np.ndarray:
+    if batch_stats:  # a copy: batch norms in train mode would overwrite the run's running statistics
+        G = copy.deepcopy(G)
     G.eval()  # no noise injection, no dropout
-    if batch_stats:  # only the batch norms see each batch's own statistics
-        for m in G.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.train()
-    out = np.concatenate([tensor_to_uint8(G(z[i : i + batch]).float()) for i in range(0, len(z), batch)])
-    G.eval()
-    return out
+    for m in G.modules():
+        if batch_stats and isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.train()  # only the batch norms see each batch's own statistics
+    return np.concatenate([tensor_to_uint8(G(z[i : i + batch]).float()) for i in range(0, len(z), batch)])
 
 
 def main() -> None:
@@ -54,8 +54,9 @@ def main() -> None:
             ImageSet(dataset.images), "legacy", extractor, RealFeatureCache(None), dataset.key
         )
         z = loaded.latents(range(args.n)).float()
-        for name, G in (("EMA", loaded.ema), ("live", loaded.model.G)):
-            for batch_stats in (False, True) if G is not None else ():
+        nets = [("EMA", loaded.ema)] if loaded.ema is not None else []
+        for name, G in [*nets, ("live", loaded.model.G)]:
+            for batch_stats in (False, True):
                 tic = time.perf_counter()
                 fid = fid_from_features(extractor.extract(draw(G, z, batch_stats)), real.features)
                 stats = "batch" if batch_stats else "running"
