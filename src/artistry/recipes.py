@@ -26,10 +26,12 @@ to the loss (its paper's defaults), so `--recipe best --loss hinge` still gets h
   the paper's (batch 8, Adam 2e-4, betas (0.5, 0.999)) rather than hinge's SNGAN defaults;
   widths are a quarter of the paper's (ngf = ndf = 16: a 128 px step costs about a third of
   what it does at 32, and a CPU hour then sees a few thousand images rather than one); on a
-  GPU pass the paper's --ngf 64 --ndf 64. nz is the paper's 256. Widths not yet chosen by a
-  quality ablation. Measured on two CPU cores, best wins: 64 px, 30 minutes, FID 186 against
-  134; 128 px, 60 minutes, 299 against 168 (hires sees a quarter to a sixth of the images and
-  is still in FastGAN's early blurry phase). So best stays the default; hires is for GPUs.
+  GPU pass the paper's --ngf 64 --ndf 64. nz is the paper's 256. Measured on two CPU cores,
+  best wins: 64 px, 30 minutes, FID 186 against 134; 128 px, 60 minutes, 299 against 168
+  (hires sees a quarter to a sixth of the images and is still in FastGAN's early blurry
+  phase). Half widths (ngf = ndf = 8) did better at 128 px, 60 minutes: 232 against best's 153,
+  ratio 1.51 against 1.78, but on another CPU (an AMX Xeon, not the EPYC), so the widths
+  stay until both run on one machine. best stays the default; hires is for GPUs.
 
 Recipes are for the GAN families (dcgan, mlp, fastgan); the VAE and DAE have their own losses.
 """
