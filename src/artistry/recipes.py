@@ -123,20 +123,25 @@ def split_variants(text: str) -> list[str]:
 def parse_variant(spec: str, where: str = "--compare") -> tuple[str, dict[str, Any]]:
     """A recipe with changed settings, `best[mbstd=false,lr_tail=0]` -> ("best", {...}), for ablations.
 
-    Names are config fields (dashes or underscores); values are parsed to the field's type.
+    Names are config fields (dashes or underscores); values are parsed to the field's type. A
+    value may itself hold commas (`best[augment=color,translation,batch=32]`): an item without
+    '=' continues the value before it.
     """
     name, _, rest = spec.partition("[")
     recipe_settings(name.strip())  # unknown recipe: a clear error
     if rest and not rest.endswith("]"):
         raise ConfigError(f"{where}: '{spec}' must end with ']' (e.g. best[mbstd=false])")
-    changes = {}
+    raw: dict[str, str] = {}
     for item in filter(None, (x.strip() for x in rest[:-1].split(","))):
         key, eq, value = item.partition("=")
-        if not eq:
+        if not eq and not raw:
             raise ConfigError(f"{where}: '{item}' in '{spec}' must be NAME=VALUE")
-        key = key.strip().replace("-", "_")
-        changes[key] = parse_field(key, value, where)
-    return name.strip(), changes
+        if not eq:
+            last = next(reversed(raw))
+            raw[last] += "," + item
+            continue
+        raw[key.strip().replace("-", "_")] = value
+    return name.strip(), {key: parse_field(key, value, where) for key, value in raw.items()}
 
 
 def config_from(data_path: str, given: dict[str, Any], recipe: str | None = None) -> Config:

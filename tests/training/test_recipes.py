@@ -117,6 +117,12 @@ def test_variants_change_named_settings_with_their_types():
     assert (cfg.model.mbstd, cfg.train.lr_tail, cfg.optim.lr_d, cfg.train.ema) == (False, 0.0, 4e-4, True)
 
 
+def test_a_variant_value_may_hold_commas():
+    recipe, changes = parse_variant("hires[ngf=8,augment=color,translation,batch=16]")
+    assert (recipe, changes) == ("hires", {"ngf": 8, "augment": "color,translation", "batch": 16})
+    assert config_from("x", changes, recipe).train.augment == "color,translation"
+
+
 @pytest.mark.parametrize(
     "spec, says",
     [
