@@ -135,13 +135,12 @@ def parse_variant(spec: str, where: str = "--compare") -> tuple[str, dict[str, A
     raw: dict[str, str] = {}
     for item in filter(None, (x.strip() for x in rest[:-1].split(","))):
         key, eq, value = item.partition("=")
-        if not eq and not raw:
+        if eq:
+            raw[key.strip().replace("-", "_")] = value
+        elif raw:  # a comma inside the value before it
+            raw[next(reversed(raw))] += "," + item
+        else:
             raise ConfigError(f"{where}: '{item}' in '{spec}' must be NAME=VALUE")
-        if not eq:
-            last = next(reversed(raw))
-            raw[last] += "," + item
-            continue
-        raw[key.strip().replace("-", "_")] = value
     return name.strip(), {key: parse_field(key, value, where) for key, value in raw.items()}
 
 
