@@ -14,7 +14,7 @@ from artistry.build import build_model
 from artistry.cli.main import app
 from artistry.config import Config, resolve
 from artistry.errors import ConfigError
-from artistry.models.fastgan import WIDTH_MULT, critic_links, generator_links, laplacian_l1
+from artistry.models.fastgan import CRITIC_WIDTH_MULT, WIDTH_MULT, critic_links, generator_links, laplacian_l1
 
 NZ, C = 8, 3
 
@@ -28,6 +28,10 @@ def tiny(size: int, ngf: int = 4, ndf: int = 6, d_norm: str = "batch"):
 
 def w(res: int, base: int) -> int:
     return max(4, int(WIDTH_MULT[res] * base))
+
+
+def dw(res: int, base: int) -> int:
+    return max(4, int(CRITIC_WIDTH_MULT[res] * base))
 
 
 def generator_params(size: int, b: int) -> int:
@@ -47,23 +51,23 @@ def generator_params(size: int, b: int) -> int:
 def discriminator_params(size: int, b: int) -> int:
     stem = min(size, 256)
     if size <= 256:
-        n = 9 * C * w(stem, b) + w(stem, b)
+        n = 9 * C * dw(stem, b) + dw(stem, b)
     else:
-        n = 16 * C * w(size // 2, b) + w(size // 2, b)
+        n = 16 * C * dw(size // 2, b) + dw(size // 2, b)
         r = size // 2
         while r > stem:
-            n += 16 * w(r, b) * w(r // 2, b) + 2 * w(r // 2, b)
+            n += 16 * dw(r, b) * dw(r // 2, b) + 2 * dw(r // 2, b)
             r //= 2
     r = stem
     while r > 8:  # down blocks: 4x4 + 3x3 convs, 1x1 shortcut
-        cin, cout = w(r, b), w(r // 2, b)
+        cin, cout = dw(r, b), dw(r // 2, b)
         n += 16 * cin * cout + 9 * cout * cout + cin * cout + 3 * 2 * cout
         r //= 2
     for s, t in critic_links(stem):
-        n += 16 * w(s, b) * w(t, b) + w(t, b) ** 2
-    n += w(8, b) * w(4, b) + 2 * w(4, b) + 16 * w(4, b) + 1  # neck + 4x4 head
+        n += 16 * dw(s, b) * dw(t, b) + dw(t, b) ** 2
+    n += dw(8, b) * dw(4, b) + 2 * dw(4, b) + 16 * dw(4, b) + 1  # neck + 4x4 head
     out = min(128, size // 2)
-    for cin in (w(8, b), w(16, b)):  # the two decoders
+    for cin in (dw(8, b), dw(16, b)):  # the two decoders
         r = 8
         while r < out:
             r *= 2
@@ -99,6 +103,9 @@ def test_paper_widths_and_skip_links():
         64,
         32,
     ]
+    # D at 256 px in the authors' code: 16 channels at 256 px, doubling per halving to 512 at 8 px
+    assert model.D.stem[0].out_channels == 16
+    assert [model.D.down[str(r)].main[0].out_channels for r in (128, 64, 32, 16, 8)] == [32, 64, 128, 256, 512]
     assert generator_links(1024) == [(8, 128), (16, 256), (32, 512), (64, 1024)]
     assert generator_links(256) == [(8, 128), (16, 256)] and critic_links(256) == [(256, 32), (128, 16), (64, 8)]
     assert generator_links(64) == [(4, 32), (8, 64)]  # below 128 px the links are 8x apart

@@ -25,9 +25,11 @@ takes up the label as training goes, which suits few-shot data, where conditioni
 first step is known to collapse diversity (Shahbazi et al., "Collapse by Conditioning", 2022).
 D's reconstruction decoders stay unconditional: they only have to rebuild the image D saw.
 
-Widths follow the paper's table (channels per resolution as a multiple of --ngf / --ndf, 16x at
-4 px down to 1/8x at 1024 px). Below 128 px (for tests and the 64 px comparison) the same
-blocks are used and SLE links 8x apart (4->32, 8->64) instead of 16x.
+Widths follow the authors' tables (channels per resolution as a multiple of --ngf / --ndf). G's
+runs from 16x at 4 px down to 1/8x at 1024 px; D's is half that at 64 px and above and the same
+below (at 128 px: 0.5, 1, 2, 4 and 8 x ndf from 128 down to 8 px). Below 128 px (for tests
+and the 64 px comparison) the same blocks are used and SLE links 8x apart (4->32, 8->64)
+instead of 16x.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ from .layers import MinibatchStd, apply_spectral_norm_, critic_norm, init_dcgan_
 
 # The paper's channels per resolution, as a multiple of the base width (64 in the paper).
 WIDTH_MULT = {4: 16, 8: 8, 16: 4, 32: 2, 64: 2, 128: 1, 256: 0.5, 512: 0.25, 1024: 0.125}
+# The discriminator's (the authors' code, shifted to the side of D's own feature maps): half the
+# generator's at 64 px and above.
+CRITIC_WIDTH_MULT = {4: 16, 8: 8, 16: 4, 32: 2, 64: 1, 128: 0.5, 256: 0.25, 512: 0.125}
 MIN_WIDTH = 4
 MAX_STEM = 256  # D strides down to this resolution before its residual blocks
 RECON_MAX = 128  # side of the images D's decoders rebuild (the paper's 128)
@@ -55,6 +60,12 @@ RECON_MAX = 128  # side of the images D's decoders rebuild (the paper's 128)
 
 def width(res: int, base: int) -> int:
     return max(MIN_WIDTH, int(WIDTH_MULT[res] * base))
+
+
+def critic_width(res: int, base: int) -> int:
+    """Channels of D's features at `res` px: narrower than G's at 64 px and above, where a CPU
+    step spends its time, and as wide at the 32-8 px maps that decide the logit."""
+    return max(MIN_WIDTH, int(CRITIC_WIDTH_MULT[res] * base))
 
 
 def generator_links(size: int) -> list[tuple[int, int]]:
@@ -223,14 +234,14 @@ class FastGANDiscriminator(nn.Module):
         super().__init__()
         self.stem_size = stem = min(size, MAX_STEM)
         if size <= MAX_STEM:  # a 3x3 conv at full resolution
-            stem_layers: list[nn.Module] = [nn.Conv2d(channels, width(stem, ndf), 3, 1, 1), nn.LeakyReLU(0.2)]
+            stem_layers: list[nn.Module] = [nn.Conv2d(channels, critic_width(stem, ndf), 3, 1, 1), nn.LeakyReLU(0.2)]
         else:  # 4x4 stride-2 convs down to 256 px, normalised after the first
             r = size // 2
-            stem_layers = [nn.Conv2d(channels, width(r, ndf), 4, 2, 1), nn.LeakyReLU(0.2)]
+            stem_layers = [nn.Conv2d(channels, critic_width(r, ndf), 4, 2, 1), nn.LeakyReLU(0.2)]
             while r > stem:
                 stem_layers += [
-                    nn.Conv2d(width(r, ndf), width(r // 2, ndf), 4, 2, 1, bias=False),
-                    critic_norm(spec.norm, width(r // 2, ndf)),
+                    nn.Conv2d(critic_width(r, ndf), critic_width(r // 2, ndf), 4, 2, 1, bias=False),
+                    critic_norm(spec.norm, critic_width(r // 2, ndf)),
                     nn.LeakyReLU(0.2),
                 ]
                 r //= 2
@@ -238,23 +249,23 @@ class FastGANDiscriminator(nn.Module):
         self.down = nn.ModuleDict()
         r = stem
         while r > 8:
-            self.down[str(r // 2)] = DownBlock(width(r, ndf), width(r // 2, ndf), spec.norm)
+            self.down[str(r // 2)] = DownBlock(critic_width(r, ndf), critic_width(r // 2, ndf), spec.norm)
             r //= 2
         self.links = critic_links(stem)
-        self.excite = nn.ModuleDict({str(t): Excitation(width(s, ndf), width(t, ndf)) for s, t in self.links})
-        w8 = width(8, ndf)
-        self.mbstd = MinibatchStd() if spec.mbstd else None
-        self.neck = nn.Sequential(
-            nn.Conv2d(w8, width(4, ndf), 1, 1, 0, bias=False), critic_norm(spec.norm, width(4, ndf)), nn.LeakyReLU(0.2)
+        self.excite = nn.ModuleDict(
+            {str(t): Excitation(critic_width(s, ndf), critic_width(t, ndf)) for s, t in self.links}
         )
-        self.head = nn.Conv2d(width(4, ndf) + int(spec.mbstd), 1, 4, 1, 0)  # 8x8 -> 5x5 patch logits
+        w8, w4 = critic_width(8, ndf), critic_width(4, ndf)
+        self.mbstd = MinibatchStd() if spec.mbstd else None
+        self.neck = nn.Sequential(nn.Conv2d(w8, w4, 1, 1, 0, bias=False), critic_norm(spec.norm, w4), nn.LeakyReLU(0.2))
+        self.head = nn.Conv2d(w4 + int(spec.mbstd), 1, 4, 1, 0)  # 8x8 -> 5x5 patch logits
         rec = recon_size(size)
         self.decode_all = Decoder(w8, ndf, channels, rec, spec.norm)
-        self.decode_part = Decoder(width(16, ndf), ndf, channels, rec, spec.norm)
+        self.decode_part = Decoder(critic_width(16, ndf), ndf, channels, rec, spec.norm)
         if spec.spectral:
             apply_spectral_norm_(self)
         # projection discriminator: one embedding row per class, read against the neck's pooled features
-        self.embed = ClassEmbedding(num_classes, width(4, ndf)) if num_classes else None
+        self.embed = ClassEmbedding(num_classes, w4) if num_classes else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, features: bool = False):
         """Logits [N]; with `features`, (logits, 8x8 features [N, w8, 8, 8], 16x16 features
