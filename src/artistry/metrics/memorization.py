@@ -7,6 +7,13 @@ held-out real images to their nearest training image (or, when every image was u
 training, from each training image to its nearest *other* training image). A model that
 generalises like fresh real data gets about `percentile`% of its samples flagged; much more means
 it reproduces training images.
+
+The pixel measure is relative: the nearest image's RMS distance divided by the mean distance to
+the next NEIGHBOURS training images (the ratio test of Carlini et al., "Extracting Training Data
+from Diffusion Models", 2023). Why not the plain distance: pixel RMS rewards blur. A smooth,
+washed-out sample sits close to every painting with a plain background, closer than any real
+image with brush strokes does, and was flagged as a "copy" of one of them; a copy is much nearer
+to one image than to the rest, a blur about as near to all of them.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import numpy as np
 from ..errors import DataError
 
 DEFAULT_PERCENTILE = 5.0
+NEIGHBOURS = 10  # the nearest training image is compared with the mean of the next this many
 MAX_CALIBRATION = 500  # calibration queries: enough for a 5th percentile, bounded cost on big sets
 PIXEL_BLOCK = 256  # images per block in pixel distances: bounds memory to ~2 blocks of floats
 SHEET_MIN_SIZE = 64  # small images are upscaled (nearest) so pairs stay readable
@@ -31,6 +39,7 @@ class Nearest:
 
     index: np.ndarray
     distance: np.ndarray
+    ratio: np.ndarray | None = None  # [M] distance / mean distance to the next NEIGHBOURS items
 
 
 @dataclass
@@ -38,16 +47,16 @@ class MemorizationResult:
     """Per-sample nearest training images plus the calibrated thresholds."""
 
     cosine: Nearest  # Inception cosine distance, 1 - cos, in [0, 2]
-    pixel: Nearest  # pixel RMS distance on [0, 1] pixels, in [0, 1]
+    pixel: Nearest  # pixel RMS distance on [0, 1] pixels, in [0, 1], and its ratio
     cosine_threshold: float
-    pixel_threshold: float
+    pixel_threshold: float  # on the pixel ratio
     percentile: float
     calibration: str  # which real images set the thresholds
 
     @property
     def flagged(self) -> np.ndarray:
         """bool [M]: closer to the training set than the threshold by either measure."""
-        return (self.cosine.distance < self.cosine_threshold) | (self.pixel.distance < self.pixel_threshold)
+        return (self.cosine.distance < self.cosine_threshold) | (self.pixel.ratio < self.pixel_threshold)
 
     def closest(self, n: int) -> np.ndarray:
         """Indices of the n generated samples nearest to a training image (cosine), closest first."""
@@ -61,7 +70,11 @@ class MemorizationResult:
             "expected_share_if_not_memorising": self.percentile / 100,
             "share_flagged": float(self.flagged.mean()),
             "inception_cosine": _measure_summary(self.cosine.distance, self.cosine_threshold),
-            "pixel_rms": _measure_summary(self.pixel.distance, self.pixel_threshold),
+            "pixel_ratio": {
+                **_measure_summary(self.pixel.ratio, self.pixel_threshold),
+                "neighbours": NEIGHBOURS,
+                "median_rms": float(np.median(self.pixel.distance)),
+            },
             "closest_pairs": [
                 {
                     "generated": int(j),
@@ -115,12 +128,12 @@ def check_memorization(
     if held_out_features is not None and held_out_images is not None:
         pick = _subset(len(held_out_features), rng)
         real_cos = cosine_nearest(held_out_features[pick], train_features).distance
-        real_pix = pixel_nearest(held_out_images[pick], train_images).distance
+        real_pix = pixel_nearest(held_out_images[pick], train_images).ratio
         calibration = f"{len(pick)} held-out real images vs the training set"
     else:
         pick = _subset(len(train_features), rng)
         real_cos = cosine_nearest(train_features[pick], train_features, query_index=pick).distance
-        real_pix = pixel_nearest(train_images[pick], train_images, query_index=pick).distance
+        real_pix = pixel_nearest(train_images[pick], train_images, query_index=pick).ratio
         calibration = f"{len(pick)} training images vs the other training images (leave-one-out)"
     return MemorizationResult(
         cosine=cosine_nearest(gen_features, train_features),
@@ -156,12 +169,15 @@ def _unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def pixel_nearest(queries: np.ndarray, reference: np.ndarray, query_index: np.ndarray | None = None) -> Nearest:
-    """Nearest reference image by pixel RMS distance (pixels scaled to [0, 1]).
+def pixel_nearest(
+    queries: np.ndarray, reference: np.ndarray, query_index: np.ndarray | None = None, neighbours: int = NEIGHBOURS
+) -> Nearest:
+    """Nearest reference image by pixel RMS distance (pixels scaled to [0, 1]), and its ratio to the
+    mean distance of the next `neighbours` reference images (fewer when the reference is small).
 
-    Works in blocks so memory stays bounded. The argmin uses the fast |a|^2 + |b|^2 - 2ab form in
-    float32; the reported distance is then recomputed exactly for the chosen pair, so an exact
-    copy reads 0.
+    Works in blocks so memory stays bounded. The search uses the fast |a|^2 + |b|^2 - 2ab form in
+    float32; the nearest distance is then recomputed exactly for the chosen pair, so an exact copy
+    reads 0 (and its ratio 0).
 
     Args:
         queries: uint8 [M, C, H, W].
@@ -170,8 +186,10 @@ def pixel_nearest(queries: np.ndarray, reference: np.ndarray, query_index: np.nd
     """
     q_flat = queries.reshape(len(queries), -1)  # [M, P]
     r_flat = reference.reshape(len(reference), -1)  # [N, P]
-    best = np.full(len(q_flat), np.inf, np.float32)
-    index = np.zeros(len(q_flat), np.int64)
+    available = len(r_flat) - (query_index is not None)
+    keep = max(1, min(neighbours + 1, available))  # the nearest and the next ones
+    best = np.full((len(q_flat), keep), np.inf, np.float32)  # squared distances, unsorted
+    best_index = np.zeros((len(q_flat), keep), np.int64)
     for r0 in range(0, len(r_flat), PIXEL_BLOCK):
         r = r_flat[r0 : r0 + PIXEL_BLOCK].astype(np.float32) / 255  # [b, P]
         r_sq = (r * r).sum(1)
@@ -182,16 +200,24 @@ def pixel_nearest(queries: np.ndarray, reference: np.ndarray, query_index: np.nd
                 own = query_index[q0 : q0 + len(q)] - r0
                 rows = np.flatnonzero((own >= 0) & (own < len(r)))
                 squared[rows, own[rows]] = np.inf
-            block_best = squared.argmin(axis=1)
-            value = squared[np.arange(len(q)), block_best]
-            better = value < best[q0 : q0 + len(q)]
-            best[q0 : q0 + len(q)][better] = value[better]
-            index[q0 : q0 + len(q)][better] = r0 + block_best[better]
+            span = slice(q0, q0 + len(q))  # keep the `keep` smallest of those so far and this block's
+            both = np.concatenate([best[span], squared], axis=1)
+            both_index = np.concatenate([best_index[span], np.broadcast_to(r0 + np.arange(len(r)), squared.shape)], 1)
+            pick = np.argpartition(both, keep - 1, axis=1)[:, :keep]
+            best[span], best_index[span] = np.take_along_axis(both, pick, 1), np.take_along_axis(both_index, pick, 1)
+    order = np.argsort(best, axis=1, kind="stable")
+    best, best_index = np.take_along_axis(best, order, 1), np.take_along_axis(best_index, order, 1)
+    index = best_index[:, 0]
     distance = np.empty(len(q_flat))
     for q0 in range(0, len(q_flat), PIXEL_BLOCK):
         diff = q_flat[q0 : q0 + PIXEL_BLOCK].astype(np.float32) - r_flat[index[q0 : q0 + PIXEL_BLOCK]]  # exact
         distance[q0 : q0 + len(diff)] = np.sqrt((diff.astype(np.float64) ** 2).mean(axis=1)) / 255
-    return Nearest(index, distance)
+    if keep > 1:
+        following = np.sqrt(np.clip(best[:, 1:].astype(np.float64), 0, None) / q_flat.shape[1]).mean(axis=1)
+        ratio = distance / np.maximum(following, 1e-12)
+    else:  # a single reference image: nothing to compare with, so only an exact copy counts
+        ratio = np.where(distance == 0, 0.0, 1.0)
+    return Nearest(index, distance, ratio)
 
 
 def save_pairs_sheet(

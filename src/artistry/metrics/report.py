@@ -173,6 +173,17 @@ def write_report(report: dict, eval_dir: str | os.PathLike, name: str) -> tuple[
     return json_path, md_path
 
 
+def _pixel_line(memo: dict) -> str:
+    if "pixel_ratio" not in memo:  # a report written before the pixel measure became a ratio
+        old = memo["pixel_rms"]
+        return f"- pixel RMS distance: threshold {old['threshold']:.4f}, flagged {old['share_flagged']:.1%}"
+    pixel = memo["pixel_ratio"]
+    return (
+        f"- pixel distance ratio (nearest / mean of the next {pixel['neighbours']}): threshold "
+        f"{pixel['threshold']:.4f}, flagged {pixel['share_flagged']:.1%}"
+    )
+
+
 def report_markdown(report: dict) -> str:
     """The report as a short Markdown page: settings, a metrics table, memorisation, notes."""
     memo = report["memorization"]
@@ -201,8 +212,7 @@ def report_markdown(report: dict) -> str:
         "",
         f"- Inception cosine distance: threshold {memo['inception_cosine']['threshold']:.4f}, "
         f"flagged {memo['inception_cosine']['share_flagged']:.1%}",
-        f"- pixel RMS distance: threshold {memo['pixel_rms']['threshold']:.4f}, "
-        f"flagged {memo['pixel_rms']['share_flagged']:.1%}",
+        _pixel_line(memo),
     ]
     if memo.get("sheet"):
         lines += ["", f"Closest pairs (generated | nearest training image): ![closest pairs]({memo['sheet']})"]
