@@ -19,6 +19,7 @@ SIZES = (32, 64, 128, 256, 512, 1024)
 FITS = ("crop", "pad", "stretch")
 PRECISIONS = ("auto", "bf16", "fp32")
 UPSAMPLES = ("transpose", "resize")
+D_WIDTHS = ("paper", "generator")  # fastgan D: the authors' width table, or G's (runs before 2026-12-05)
 RESOLVED_FIELDS = ("label_names", "num_classes")  # filled from the data at train start, never set by hand
 
 
@@ -49,6 +50,7 @@ class ModelConfig:
     mbdisc: int = 0  # minibatch discrimination kernels in D (Salimans et al. 2016); 0 = off
     upsample: str = "transpose"  # dcgan G: transpose (the paper) or resize (nearest + 3x3 conv)
     d_norm: str | None = None  # batch|layer|none; None = whatever the loss allows
+    d_widths: str = "paper"  # fastgan: the discriminator's width table (D_WIDTHS)
     num_classes: int = 0  # resolved at train start from the labels; 0 = unconditional
 
 
@@ -107,6 +109,11 @@ class TrainConfig:
     runs_dir: str = "runs"
 
 
+# Fields added after runs were saved without them, with the value those runs were built with, so
+# that their checkpoints still load: a fastgan run from before the authors' D widths has G's.
+SAVED_BEFORE: dict[str, dict[str, Any]] = {"model": {"d_widths": "generator"}}
+
+
 @dataclass
 class Config:
     data: DataConfig = field(default_factory=DataConfig)
@@ -124,7 +131,8 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
-        """Build from a saved dict; unknown keys are an error naming them."""
+        """Build from a saved dict; unknown keys are an error naming them, and a key added after
+        the dict was saved takes the value that rebuilds what it was saved with (SAVED_BEFORE)."""
         version = d.get("version", CONFIG_VERSION)
         if version != CONFIG_VERSION:
             raise ConfigError(f"config version {version} is not supported by this artistry (expects {CONFIG_VERSION})")
@@ -138,7 +146,7 @@ class Config:
             unknown = set(raw) - known
             if unknown:
                 raise ConfigError(f"unknown config key(s) in '{f.name}': {', '.join(sorted(unknown))}")
-            parts[f.name] = sub_cls(**raw)
+            parts[f.name] = sub_cls(**{**SAVED_BEFORE.get(f.name, {}), **raw})
         return cls(**parts)
 
     def flat(self) -> dict[str, Any]:
@@ -210,6 +218,7 @@ def validate(cfg: Config) -> None:
     _need(0 <= m.mbdisc <= 1024, "--mbdisc", f"must be between 0 (off) and 1024 kernels, got {m.mbdisc}")
     _need(m.upsample in UPSAMPLES, "--upsample", f"must be one of {', '.join(UPSAMPLES)}, got '{m.upsample}'")
     _need(m.d_norm in (None, "batch", "layer", "none"), "--d-norm", "must be batch, layer or none")
+    _need(m.d_widths in D_WIDTHS, "--d-widths", f"must be one of {', '.join(D_WIDTHS)}, got '{m.d_widths}'")
     _need(0.0 <= lo.label_smoothing < 0.5, "--label-smoothing", "must be in [0, 0.5)")
     _need(lo.clip is None or lo.clip > 0, "--clip", "must be positive")
     _need(lo.gp is None or lo.gp >= 0, "--gp", "must be >= 0")

@@ -32,7 +32,8 @@ to the loss (its paper's defaults), so `--recipe best --loss hinge` still gets h
   phase). Half widths (ngf = ndf = 8) did better at 128 px, 60 minutes: 232 against best's 153,
   ratio 1.51 against 1.78, but on another CPU (an AMX Xeon, not the EPYC), so the widths
   stay until both run on one machine; batch 16 at half widths ended level (228 against
-  best's 153). best stays the default; hires is for GPUs.
+  best's 153), and with D at the authors' widths (ngf 8, ndf 16, batch 16) 224. best stays
+  the default; hires is for GPUs.
 
 Recipes are for the GAN families (dcgan, mlp, fastgan); the VAE and DAE have their own losses.
 """

@@ -19,8 +19,8 @@ from artistry.models.fastgan import CRITIC_WIDTH_MULT, WIDTH_MULT, critic_links,
 NZ, C = 8, 3
 
 
-def tiny(size: int, ngf: int = 4, ndf: int = 6, d_norm: str = "batch"):
-    cfg = Config()
+def tiny(size: int, ngf: int = 4, ndf: int = 6, d_norm: str = "batch", cfg: Config | None = None):
+    cfg = cfg or Config()
     cfg.data.path, cfg.data.size, cfg.train.steps = "x", size, 1
     cfg.model.model, cfg.model.ngf, cfg.model.ndf, cfg.model.nz, cfg.model.d_norm = "fastgan", ngf, ndf, NZ, d_norm
     return build_model(resolve(cfg), torch.device("cpu"))
@@ -109,6 +109,25 @@ def test_paper_widths_and_skip_links():
     assert generator_links(1024) == [(8, 128), (16, 256), (32, 512), (64, 1024)]
     assert generator_links(256) == [(8, 128), (16, 256)] and critic_links(256) == [(256, 32), (128, 16), (64, 8)]
     assert generator_links(64) == [(4, 32), (8, 64)]  # below 128 px the links are 8x apart
+
+
+def test_runs_saved_before_the_authors_d_widths_still_load(tmp_path):
+    """A config saved without `d_widths` rebuilds D at G's widths, so its checkpoint loads; new
+    configs get the authors' widths; a bad value names the flag."""
+    saved = Config().to_dict()
+    del saved["model"]["d_widths"]
+    old, _ = tiny(128, ngf=16, ndf=16, cfg=Config.from_dict(saved))
+    new, _ = tiny(128, ngf=16, ndf=16)
+    assert Config().model.d_widths == "paper" and Config.from_dict(Config().to_dict()).model.d_widths == "paper"
+    assert [old.D.down[str(r)].main[0].out_channels for r in (64, 32)] == [2 * 16, 2 * 16]  # G's table
+    assert [new.D.down[str(r)].main[0].out_channels for r in (64, 32)] == [16, 2 * 16]
+    old.load_state_dict(tiny(128, ngf=16, ndf=16, cfg=Config.from_dict(saved))[0].state_dict())
+    with pytest.raises(RuntimeError):
+        new.load_state_dict(old.state_dict())
+    cfg = Config()
+    cfg.model.d_widths = "wide"
+    with pytest.raises(ConfigError, match="--d-widths"):
+        tiny(128, cfg=cfg)
 
 
 def test_reconstruction_gradient_reaches_d_only_and_joins_the_shared_critic_phase():

@@ -33,6 +33,8 @@ HELP = {
     "upsample": "dcgan generator up-sampling: transpose (the paper's ConvTranspose) or resize (nearest "
     "neighbour + 3x3 conv, no checkerboard artefacts)",
     "d_norm": "critic normalisation: batch, layer, none (default: what the loss allows)",
+    "d_widths": "fastgan discriminator widths: paper (the authors' table: half the generator's at 64 px and "
+    "above) or generator (the generator's table, as fastgan runs before 2026-12-05 were built)",
     "loss": "bce, wgan, wgan-gp, hinge (GANs); elbo (vae); denoise (dae)",
     "label_smoothing": "one-sided label smoothing for bce: real target 1 - s",
     "clip": "WGAN weight-clipping bound (default 0.01)",

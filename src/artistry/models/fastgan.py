@@ -27,7 +27,8 @@ D's reconstruction decoders stay unconditional: they only have to rebuild the im
 
 Widths follow the authors' tables (channels per resolution as a multiple of --ngf / --ndf). G's
 runs from 16x at 4 px down to 1/8x at 1024 px; D's is half that at 64 px and above and the same
-below (at 128 px: 0.5, 1, 2, 4 and 8 x ndf from 128 down to 8 px). Below 128 px (for tests
+below (at 128 px: 0.5, 1, 2, 4 and 8 x ndf from 128 down to 8 px); `--d-widths generator` gives
+D G's table, as runs saved before 2026-12-05 were built. Below 128 px (for tests
 and the 64 px comparison) the same blocks are used and SLE links 8x apart (4->32, 8->64)
 instead of 16x.
 """
@@ -62,10 +63,10 @@ def width(res: int, base: int) -> int:
     return max(MIN_WIDTH, int(WIDTH_MULT[res] * base))
 
 
-def critic_width(res: int, base: int) -> int:
-    """Channels of D's features at `res` px: narrower than G's at 64 px and above, where a CPU
-    step spends its time, and as wide at the 32-8 px maps that decide the logit."""
-    return max(MIN_WIDTH, int(CRITIC_WIDTH_MULT[res] * base))
+def critic_width(res: int, base: int, table: str = "paper") -> int:
+    """Channels of D's features at `res` px: the authors' table ("paper": half G's at 64 px and
+    above, as wide below), or G's ("generator", what fastgan runs before 2026-12-05 were built with)."""
+    return max(MIN_WIDTH, int((CRITIC_WIDTH_MULT if table == "paper" else WIDTH_MULT)[res] * base))
 
 
 def generator_links(size: int) -> list[tuple[int, int]]:
@@ -230,18 +231,24 @@ class Decoder(nn.Sequential):
 
 
 class FastGANDiscriminator(nn.Module):
-    def __init__(self, ndf: int, channels: int, size: int, spec: CriticSpec, num_classes: int = 0):
+    def __init__(
+        self, ndf: int, channels: int, size: int, spec: CriticSpec, num_classes: int = 0, widths: str = "paper"
+    ):
         super().__init__()
         self.stem_size = stem = min(size, MAX_STEM)
+
+        def cw(res: int) -> int:
+            return critic_width(res, ndf, widths)
+
         if size <= MAX_STEM:  # a 3x3 conv at full resolution
-            stem_layers: list[nn.Module] = [nn.Conv2d(channels, critic_width(stem, ndf), 3, 1, 1), nn.LeakyReLU(0.2)]
+            stem_layers: list[nn.Module] = [nn.Conv2d(channels, cw(stem), 3, 1, 1), nn.LeakyReLU(0.2)]
         else:  # 4x4 stride-2 convs down to 256 px, normalised after the first
             r = size // 2
-            stem_layers = [nn.Conv2d(channels, critic_width(r, ndf), 4, 2, 1), nn.LeakyReLU(0.2)]
+            stem_layers = [nn.Conv2d(channels, cw(r), 4, 2, 1), nn.LeakyReLU(0.2)]
             while r > stem:
                 stem_layers += [
-                    nn.Conv2d(critic_width(r, ndf), critic_width(r // 2, ndf), 4, 2, 1, bias=False),
-                    critic_norm(spec.norm, critic_width(r // 2, ndf)),
+                    nn.Conv2d(cw(r), cw(r // 2), 4, 2, 1, bias=False),
+                    critic_norm(spec.norm, cw(r // 2)),
                     nn.LeakyReLU(0.2),
                 ]
                 r //= 2
@@ -249,19 +256,17 @@ class FastGANDiscriminator(nn.Module):
         self.down = nn.ModuleDict()
         r = stem
         while r > 8:
-            self.down[str(r // 2)] = DownBlock(critic_width(r, ndf), critic_width(r // 2, ndf), spec.norm)
+            self.down[str(r // 2)] = DownBlock(cw(r), cw(r // 2), spec.norm)
             r //= 2
         self.links = critic_links(stem)
-        self.excite = nn.ModuleDict(
-            {str(t): Excitation(critic_width(s, ndf), critic_width(t, ndf)) for s, t in self.links}
-        )
-        w8, w4 = critic_width(8, ndf), critic_width(4, ndf)
+        self.excite = nn.ModuleDict({str(t): Excitation(cw(s), cw(t)) for s, t in self.links})
+        w8, w4 = cw(8), cw(4)
         self.mbstd = MinibatchStd() if spec.mbstd else None
         self.neck = nn.Sequential(nn.Conv2d(w8, w4, 1, 1, 0, bias=False), critic_norm(spec.norm, w4), nn.LeakyReLU(0.2))
         self.head = nn.Conv2d(w4 + int(spec.mbstd), 1, 4, 1, 0)  # 8x8 -> 5x5 patch logits
         rec = recon_size(size)
         self.decode_all = Decoder(w8, ndf, channels, rec, spec.norm)
-        self.decode_part = Decoder(critic_width(16, ndf), ndf, channels, rec, spec.norm)
+        self.decode_part = Decoder(cw(16), ndf, channels, rec, spec.norm)
         if spec.spectral:
             apply_spectral_norm_(self)
         # projection discriminator: one embedding row per class, read against the neck's pooled features
@@ -342,12 +347,22 @@ class FastGAN(GenerativeModel):
     @classmethod
     def from_config(cls, cfg: Config, critic: CriticSpec | None) -> FastGAN:
         m, d = cfg.model, cfg.data
-        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.num_classes)
+        return cls(m.nz, m.ngf, m.ndf, d.channels, d.size, critic or CriticSpec(), m.num_classes, m.d_widths)
 
-    def __init__(self, nz: int, ngf: int, ndf: int, channels: int, size: int, critic: CriticSpec, num_classes: int = 0):
+    def __init__(
+        self,
+        nz: int,
+        ngf: int,
+        ndf: int,
+        channels: int,
+        size: int,
+        critic: CriticSpec,
+        num_classes: int = 0,
+        d_widths: str = "paper",
+    ):
         super().__init__(nz, (channels, size, size))
         self.G = FastGANGenerator(nz, ngf, channels, size, num_classes)
-        self.D = FastGANDiscriminator(ndf, channels, size, critic, num_classes)
+        self.D = FastGANDiscriminator(ndf, channels, size, critic, num_classes, d_widths)
         self.num_classes = num_classes
         init_dcgan_(self)
 
