@@ -22,7 +22,7 @@ import numpy as np
 from artistry import api
 from artistry.data import prepare_dataset
 from artistry.io.images import make_grid, save_png
-from artistry.metrics.memorization import DEFAULT_PERCENTILE, MAX_CALIBRATION, pixel_nearest
+from artistry.metrics.memorization import DEFAULT_PERCENTILE, calibration_subset, pixel_nearest
 
 
 def recheck(run: str, n: int, seed: int = 0) -> dict:
@@ -30,9 +30,7 @@ def recheck(run: str, n: int, seed: int = 0) -> dict:
     d = loaded.config.data
     train = prepare_dataset(d.path, size=d.size, fit=d.fit, channels=d.channels, cache_dir=d.cache_dir).images
     generated = loaded.generate(n, seed=seed)
-    rng = np.random.default_rng(seed)  # the calibration subset `check_memorization` draws
-    pick = np.sort(rng.choice(len(train), MAX_CALIBRATION, replace=False)) if len(train) > MAX_CALIBRATION else None
-    pick = np.arange(len(train)) if pick is None else pick
+    pick = calibration_subset(len(train), np.random.default_rng(seed))  # as `check_memorization` draws it
     real = pixel_nearest(train[pick], train, query_index=pick)
     ours = pixel_nearest(generated, train)
     old = ours.distance < np.percentile(real.distance, DEFAULT_PERCENTILE)

@@ -126,12 +126,12 @@ def check_memorization(
         )
     rng = np.random.default_rng(seed)
     if held_out_features is not None and held_out_images is not None:
-        pick = _subset(len(held_out_features), rng)
+        pick = calibration_subset(len(held_out_features), rng)
         real_cos = cosine_nearest(held_out_features[pick], train_features).distance
         real_pix = pixel_nearest(held_out_images[pick], train_images).ratio
         calibration = f"{len(pick)} held-out real images vs the training set"
     else:
-        pick = _subset(len(train_features), rng)
+        pick = calibration_subset(len(train_features), rng)
         real_cos = cosine_nearest(train_features[pick], train_features, query_index=pick).distance
         real_pix = pixel_nearest(train_images[pick], train_images, query_index=pick).ratio
         calibration = f"{len(pick)} training images vs the other training images (leave-one-out)"
@@ -145,7 +145,8 @@ def check_memorization(
     )
 
 
-def _subset(n: int, rng: np.random.Generator) -> np.ndarray:
+def calibration_subset(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the real images that set the thresholds: all, or MAX_CALIBRATION drawn by `rng`."""
     return np.sort(rng.choice(n, MAX_CALIBRATION, replace=False)) if n > MAX_CALIBRATION else np.arange(n)
 
 

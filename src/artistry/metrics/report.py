@@ -173,17 +173,6 @@ def write_report(report: dict, eval_dir: str | os.PathLike, name: str) -> tuple[
     return json_path, md_path
 
 
-def _pixel_line(memo: dict) -> str:
-    if "pixel_ratio" not in memo:  # a report written before the pixel measure became a ratio
-        old = memo["pixel_rms"]
-        return f"- pixel RMS distance: threshold {old['threshold']:.4f}, flagged {old['share_flagged']:.1%}"
-    pixel = memo["pixel_ratio"]
-    return (
-        f"- pixel distance ratio (nearest / mean of the next {pixel['neighbours']}): threshold "
-        f"{pixel['threshold']:.4f}, flagged {pixel['share_flagged']:.1%}"
-    )
-
-
 def report_markdown(report: dict) -> str:
     """The report as a short Markdown page: settings, a metrics table, memorisation, notes."""
     memo = report["memorization"]
@@ -212,7 +201,8 @@ def report_markdown(report: dict) -> str:
         "",
         f"- Inception cosine distance: threshold {memo['inception_cosine']['threshold']:.4f}, "
         f"flagged {memo['inception_cosine']['share_flagged']:.1%}",
-        _pixel_line(memo),
+        f"- pixel distance ratio (nearest / mean of the next {memo['pixel_ratio']['neighbours']}): threshold "
+        f"{memo['pixel_ratio']['threshold']:.4f}, flagged {memo['pixel_ratio']['share_flagged']:.1%}",
     ]
     if memo.get("sheet"):
         lines += ["", f"Closest pairs (generated | nearest training image): ![closest pairs]({memo['sheet']})"]
